@@ -1,0 +1,60 @@
+"""Everything a command needs, opened once from the settings: database, watchlists, channels."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from sqlite_utils import Database
+
+import storage
+from storage import feeds, meta
+from watchlists import Matcher, WatchlistError, load_dir
+
+from .config import DEFAULT_FEEDS, Settings
+from .deliver import Channel, Relay, build_channels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    matcher: Matcher
+    channels: dict[str, Channel]
+    relay: Relay
+    watchlist_errors: list[WatchlistError] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_app(settings: Settings, *, stream: TextIO | None = None) -> App:
+    db = storage.open_database(settings.database)
+    sync_feeds(db, settings)
+    loaded = load_dir(settings.watchlists)
+    for error in loaded.errors:
+        log.error("watchlist skipped: %s", error)
+    channels = build_channels(settings, stream=stream or sys.stdout)
+    return App(
+        settings=settings,
+        db=db,
+        matcher=Matcher(loaded.watchlists),
+        channels=channels,
+        relay=Relay(db, channels),
+        watchlist_errors=list(loaded.errors),
+    )
+
+
+def sync_feeds(db: Database, settings: Settings) -> None:
+    """Add the config's feeds (every start) and the default list (once per database)."""
+    for feed in settings.feeds:
+        interval = int(feed.interval) if feed.interval is not None else None
+        feeds.add_feed(db, feed.url, source="config", interval_s=interval)
+    if settings.uses_default_feeds and meta.get(db, "default_feeds_seeded") is None:
+        for url in DEFAULT_FEEDS:
+            feeds.add_feed(db, url, source="default")
+        meta.put(db, "default_feeds_seeded", "1")

@@ -1,0 +1,352 @@
+"""Settings: one TOML file, validated once at start-up into a typed object.
+
+Where the file comes from: ``--config PATH``, else ``$MONITOR_CONFIG``, else ``./monitor.toml``
+if it exists, else built-in defaults. Relative paths in the file are relative to the file's
+folder. Secrets never live in the file: it names environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchlists import shipped_dir
+
+from .errors import ConfigError
+
+ENV_VAR = "MONITOR_CONFIG"
+DEFAULT_FILE = "monitor.toml"
+DEFAULT_DATABASE = Path("data") / "monitor.db"
+USER_AGENT = "news-monitor/0.1 (RSS monitor; polite polling)"
+
+# Real outlets covering the South Caucasus and Russia; edit with `monitor feeds add/remove`
+# or list your own under [[feeds]] in the config file.
+DEFAULT_FEEDS = (
+    "https://www.themoscowtimes.com/rss/news",
+    "https://meduza.io/rss/en/all",
+    "https://oc-media.org/feed/",
+    "https://civil.ge/feed",
+    "https://jam-news.net/feed/",
+    "https://eurasianet.org/rss.xml",
+    "https://www.rferl.org/api/zrqiteuuir",
+    "https://feeds.bbci.co.uk/news/world/europe/rss.xml",
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+
+
+def parse_duration(value: str | int | float, *, where: str = "duration") -> float:
+    """Seconds from ``"15m"``, ``"30s"``, ``"2h"``, ``"7d"`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration like '15m', got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ConfigError(
+                f"{where}: expected a duration like '30s', '15m', '2h' or '7d', got {value!r}"
+            )
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds < 0:
+        raise ConfigError(f"{where}: must not be negative, got {value!r}")
+    return seconds
+
+
+def parse_size(value: str | int, *, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ConfigError(f"{where}: expected a size like '10MB', got {value!r}")
+    return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    interval: float = 900.0
+    timeout: float = 20.0
+    concurrency: int = 10
+    max_bytes: int = 10_000_000
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    user_agent: str = USER_AGENT
+    fetch_pages: bool = True
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    url: str
+    interval: float | None = None
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    host: str
+    sender: str
+    recipients: tuple[str, ...]
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    webhook_url: str = field(repr=False)
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    schedule: str = "mon 07:00"
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    check_every: float = 30.0
+    shutdown_grace: float = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path = DEFAULT_DATABASE
+    watchlists: Path = field(default_factory=shipped_dir)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    feeds: tuple[FeedSettings, ...] = ()
+    channels: dict[str, ConsoleSettings | EmailSettings | SlackSettings] = field(
+        default_factory=lambda: {"console": ConsoleSettings()}
+    )
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    source: Path | None = None  # the config file, or None for built-in defaults
+
+    @property
+    def uses_default_feeds(self) -> bool:
+        return self.source is None
+
+
+class _Table:
+    """A TOML table being read: every key must be taken, or it is reported as unknown."""
+
+    def __init__(self, data: Any, where: str, path: Path) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: {where} must be a table")
+        self.data = dict(data)
+        self.where = where
+        self.path = path
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _fail(self, key: str, expected: str, value: Any) -> ConfigError:
+        return ConfigError(f"{self.path}: {self._name(key)}: expected {expected}, got {value!r}")
+
+    def string(self, key: str, default: Any = ...) -> Any:
+        value = self._take(key, default)
+        if value is not None and value is not default and not isinstance(value, str):
+            raise self._fail(key, "a string", value)
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._take(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
+
+    def number(self, key: str, default: int, *, minimum: int = 0) -> int:
+        value = self._take(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self._fail(key, f"a whole number >= {minimum}", value)
+        return value
+
+    def duration(self, key: str, default: float) -> float:
+        value = self._take(key, default)
+        return parse_duration(value, where=f"{self.path}: {self._name(key)}")
+
+    def size(self, key: str, default: int) -> int:
+        return parse_size(self._take(key, default), where=f"{self.path}: {self._name(key)}")
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self._take(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "a list of strings", value)
+        return tuple(value)
+
+    def table(self, key: str) -> _Table:
+        return _Table(self._take(key, {}), self._name(key), self.path)
+
+    def secret(self, key: str, *, required: bool) -> str | None:
+        """Read the value of the environment variable this key names."""
+        var = self.string(key, None)
+        if var is None:
+            if required:
+                raise ConfigError(f"{self.path}: {self._name(key)} is required")
+            return None
+        value = os.environ.get(var)
+        if not value:
+            raise ConfigError(
+                f"{self.path}: {self._name(key)}: environment variable {var} is not set",
+                hint=f"export {var}=... before starting news-monitor",
+            )
+        return value
+
+    def _take(self, key: str, default: Any) -> Any:
+        if key not in self.data:
+            if default is ...:
+                raise ConfigError(f"{self.path}: {self._name(key)} is required")
+            return default
+        return self.data.pop(key)
+
+    def done(self) -> None:
+        if self.data:
+            key = sorted(self.data)[0]
+            raise ConfigError(f"{self.path}: unknown key {self._name(key)!r}")
+
+
+def locate(explicit: str | Path | None) -> Path | None:
+    """The config file to read, or None for built-in defaults."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    local = Path(DEFAULT_FILE)
+    return local if local.is_file() else None
+
+
+def load_settings(explicit: str | Path | None = None) -> Settings:
+    path = locate(explicit)
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return _settings(_Table(raw, "", path), path)
+
+
+def _settings(top: _Table, path: Path) -> Settings:
+    base = path.parent
+    database = base / top.string("database", str(DEFAULT_DATABASE))
+    watchlists_dir = top.string("watchlists", None)
+    settings = Settings(
+        database=database,
+        watchlists=base / watchlists_dir if watchlists_dir else shipped_dir(),
+        fetch=_fetch(top.table("fetch")),
+        feeds=_feeds(top._take("feeds", []), path),
+        channels=_channels(top.table("channels")),
+        digest=_digest(top.table("digest")),
+        daemon=_daemon(top.table("daemon")),
+        source=path,
+    )
+    top.done()
+    return settings
+
+
+def _fetch(t: _Table) -> FetchSettings:
+    d = FetchSettings()
+    result = FetchSettings(
+        interval=t.duration("interval", d.interval),
+        timeout=t.duration("timeout", d.timeout),
+        concurrency=t.number("concurrency", d.concurrency, minimum=1),
+        max_bytes=t.size("max_bytes", d.max_bytes),
+        max_redirects=t.number("max_redirects", d.max_redirects),
+        allow_private_networks=t.flag("allow_private_networks", d.allow_private_networks),
+        user_agent=t.string("user_agent", d.user_agent),
+        fetch_pages=t.flag("fetch_pages", d.fetch_pages),
+    )
+    t.done()
+    return result
+
+
+def _feeds(value: Any, path: Path) -> tuple[FeedSettings, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: feeds must be written as [[feeds]] tables")
+    feeds = []
+    for i, item in enumerate(value):
+        t = _Table(item, f"feeds[{i}]", path)
+        url = t.string("url")
+        if not re.match(r"^https?://", url):
+            raise ConfigError(f"{path}: feeds[{i}].url: expected an http(s) URL, got {url!r}")
+        interval = t.duration("interval", -1.0) if "interval" in t.data else None
+        t.done()
+        feeds.append(FeedSettings(url=url, interval=interval))
+    return tuple(feeds)
+
+
+def _channels(t: _Table) -> dict[str, ConsoleSettings | EmailSettings | SlackSettings]:
+    channels: dict[str, ConsoleSettings | EmailSettings | SlackSettings] = {}
+    if "console" in t.data:
+        t.table("console").done()
+        channels["console"] = ConsoleSettings()
+    if "email" in t.data:
+        channels["email"] = _email(t.table("email"))
+    if "slack" in t.data:
+        s = t.table("slack")
+        channels["slack"] = SlackSettings(
+            webhook_url=s.secret("webhook_url_env", required=True) or "",
+            timeout=s.duration("timeout", 15.0),
+        )
+        s.done()
+    t.done()
+    return channels or {"console": ConsoleSettings()}
+
+
+def _email(t: _Table) -> EmailSettings:
+    security = t.string("security", "starttls")
+    if security not in ("starttls", "tls", "none"):
+        raise ConfigError(
+            f"{t.path}: channels.email.security: expected 'starttls', 'tls' or 'none', "
+            f"got {security!r}"
+        )
+    recipients = t.strings("recipients")
+    if not recipients:
+        raise ConfigError(f"{t.path}: channels.email.recipients: at least one address needed")
+    result = EmailSettings(
+        host=t.string("host"),
+        port=t.number("port", 465 if security == "tls" else 587, minimum=1),
+        security=security,
+        username=t.string("username", None),
+        password=t.secret("password_env", required=False),
+        sender=t.string("sender"),
+        recipients=recipients,
+        timeout=t.duration("timeout", 30.0),
+    )
+    t.done()
+    return result
+
+
+def _digest(t: _Table) -> DigestSettings:
+    result = DigestSettings(schedule=t.string("schedule", "mon 07:00"), channels=t.strings("channels"))
+    t.done()
+    return result
+
+
+def _daemon(t: _Table) -> DaemonSettings:
+    d = DaemonSettings()
+    result = DaemonSettings(
+        check_every=t.duration("check_every", d.check_every),
+        shutdown_grace=t.duration("shutdown_grace", d.shutdown_grace),
+    )
+    t.done()
+    return result

@@ -1,0 +1,118 @@
+"""The daemon: a thin loop around the poll cycle.
+
+APScheduler 3 (AsyncIOScheduler, in-memory job store) wakes every ``daemon.check_every``;
+which feeds are due is decided by their ``next_check_at`` in SQLite, so a restart neither
+re-polls early nor forgets. ``coalesce=True`` and ``max_instances=1``: a slow cycle is never
+run twice at once, and missed wake-ups collapse into one. SIGTERM/SIGINT stop it: no new
+feed is started, the cycle in flight gets ``daemon.shutdown_grace`` seconds to finish, then is
+cancelled; every article is stored with its matches and outbox rows in one transaction, so
+what was not stored is simply seen again as new on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .app import App
+from .cycle import run_cycle
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.stop = asyncio.Event()
+        self.current: asyncio.Task[None] | None = None
+
+    async def poll(self) -> None:
+        if self.stop.is_set():
+            return
+        self.current = asyncio.current_task()
+        try:
+            report = await run_cycle(self.app, stop=self.stop)
+            if report.feeds or report.delivery.sent:
+                log.info(
+                    "cycle: %d feeds fetched, %d unchanged, %d failed; %d new articles, "
+                    "%d matches; %d alerts sent",
+                    report.count("new"),
+                    report.count("unchanged"),
+                    report.count("failed"),
+                    report.new_articles,
+                    report.matches,
+                    report.delivery.sent,
+                )
+        except Exception:  # the daemon must outlive any one cycle
+            log.exception("poll cycle failed; the next one runs as scheduled")
+        finally:
+            self.current = None
+
+    async def deliver(self) -> None:
+        try:
+            await self.app.relay.deliver_due()
+        except Exception:
+            log.exception("alert delivery failed; the next pass runs as scheduled")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._request_stop, signum)
+        every = self.app.settings.daemon.check_every
+        scheduler = AsyncIOScheduler(
+            event_loop=loop,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": max(60, int(every * 2)),
+            },
+        )
+        now = datetime.now().astimezone()
+        scheduler.add_job(self.poll, "interval", seconds=every, id="poll", next_run_time=now)
+        scheduler.add_job(
+            self.deliver,
+            "interval",
+            seconds=max(5.0, every / 2),
+            id="deliver",
+            next_run_time=now + timedelta(seconds=max(5.0, every / 2)),
+        )
+        scheduler.start()
+        log.info(
+            "daemon started: %d watchlists, channels: %s; checking feeds every %gs",
+            len(self.app.matcher.watchlists),
+            ", ".join(self.app.channels) or "none",
+            every,
+        )
+        try:
+            await self.stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self._finish_in_flight()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        log.info("daemon stopped")
+
+    def _request_stop(self, signum: int) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.stop.set()
+
+    async def _finish_in_flight(self) -> None:
+        task = self.current
+        if task is None or task.done():
+            return
+        grace = self.app.settings.daemon.shutdown_grace
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            log.info("cycle still running after %gs; leaving the rest for the next start", grace)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def run_daemon(app: App) -> None:
+    asyncio.run(Daemon(app).run())

@@ -1,0 +1,135 @@
+"""Delivering alerts from the outbox: each due row goes to its channel, and is marked sent only
+after the channel accepted it (at-least-once; the dedup key keeps it to one row per
+watchlist, article and channel). Transient failures are retried with exponential backoff and
+jitter; permanent ones go to dead-letter, where `monitor alerts list` shows them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from sqlite_utils import Database
+
+from storage import outbox
+from storage.outbox import OutboxRow
+
+from .config import ConsoleSettings, Settings
+from .errors import DeliveryError
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BASE_DELAY = 30.0
+MAX_DELAY = 3600.0
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, row: OutboxRow) -> None:
+        """Deliver one outbox row or raise DeliveryError."""
+
+
+class ConsoleChannel:
+    """Alerts written to a text stream (standard output by default), one block each."""
+
+    name = "console"
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    async def send(self, row: OutboxRow) -> None:
+        try:
+            self.stream.write(format_alert(row.payload) + "\n")
+            self.stream.flush()
+        except (OSError, ValueError) as exc:
+            raise DeliveryError(self.name, f"cannot write to the console: {exc}") from exc
+
+
+def format_alert(payload: Mapping[str, Any]) -> str:
+    """The plain-text form of an alert payload."""
+    head = f"[{payload.get('severity', 'alert')}] {payload.get('watchlist')}: {payload.get('title')}"
+    facts = [str(p) for p in (payload.get("site"), payload.get("published")) if p]
+    lines = [head]
+    if facts:
+        lines.append("  " + " · ".join(facts))
+    if payload.get("terms"):
+        lines.append("  terms: " + ", ".join(payload["terms"]))
+    lines += [f"  {snippet}" for snippet in payload.get("snippets", [])]
+    if payload.get("url"):
+        lines.append(f"  {payload['url']}")
+    return "\n".join(lines)
+
+
+def build_channels(settings: Settings, *, stream: TextIO) -> dict[str, Channel]:
+    """The channels this configuration can deliver to now."""
+    channels: dict[str, Channel] = {}
+    for name, channel_settings in settings.channels.items():
+        if isinstance(channel_settings, ConsoleSettings):
+            channels[name] = ConsoleChannel(stream)
+    return channels
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.dead += other.dead
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next attempt: exponential with jitter, at least Retry-After."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    delay *= random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0.0)
+
+
+class Relay:
+    """Sends due outbox rows; one delivery pass at a time."""
+
+    def __init__(self, db: Database, channels: Mapping[str, Channel]) -> None:
+        self.db = db
+        self.channels = channels
+        self.lock = asyncio.Lock()
+
+    async def deliver_due(self) -> DeliveryReport:
+        report = DeliveryReport()
+        async with self.lock:
+            for row in outbox.due_rows(self.db):
+                await self._deliver(row, report)
+        return report
+
+    async def _deliver(self, row: OutboxRow, report: DeliveryReport) -> None:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            outbox.mark_failed(
+                self.db, row.id, error=f"channel {row.channel!r} is not configured", retry_in=None
+            )
+            report.dead += 1
+            log.error("alert %s: channel %r is not configured; dead-lettered", row.id, row.channel)
+            return
+        try:
+            await channel.send(row)
+        except DeliveryError as exc:
+            attempts = row.attempts + 1
+            if exc.permanent or attempts >= MAX_ATTEMPTS:
+                outbox.mark_failed(self.db, row.id, error=str(exc), retry_in=None)
+                report.dead += 1
+                log.error("alert %s dead-lettered: %s", row.id, exc)
+            else:
+                delay = backoff(attempts, exc.retry_after)
+                outbox.mark_failed(self.db, row.id, error=str(exc), retry_in=delay)
+                report.retrying += 1
+                log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, exc)
+            return
+        outbox.mark_sent(self.db, row.id)
+        report.sent += 1

@@ -1,0 +1,80 @@
+"""Extracting an article's text and metadata from its page with trafilatura.
+
+Order: trafilatura's main-content extraction (comments excluded) with metadata; the page's
+``<html lang>`` when trafilatura reports no language. When a page yields nothing, the caller
+falls back to the feed's own content (``html_to_text``) and stores the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from .errors import ExtractError
+
+_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", re.I)
+_BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    title: str | None
+    author: str | None
+    published: str | None  # as the page states it (date only, usually)
+    site: str | None
+    language: str | None
+    text: str
+
+
+def extract_page(html: bytes | str, *, url: str | None = None) -> Extraction:
+    """The article in ``html``; raise ExtractError (with the reason) when there is none."""
+    raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    if not raw.strip():
+        raise ExtractError("the page is empty")
+    try:
+        document = trafilatura.bare_extraction(
+            raw,
+            url=url,
+            include_comments=False,
+            with_metadata=True,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
+        raise ExtractError(f"the page could not be parsed: {exc}") from exc
+    if document is None or not (document.text or "").strip():
+        raise ExtractError("no article text found on the page")
+    language = document.language or _page_language(raw)
+    return Extraction(
+        title=document.title or None,
+        author=document.author or None,
+        published=document.date or None,
+        site=document.sitename or document.hostname or None,
+        language=language.lower() if language else None,
+        text=document.text.strip(),
+    )
+
+
+def _page_language(raw: bytes) -> str | None:
+    m = _LANG.search(raw[:4096])
+    return m.group(1).decode("ascii").replace("_", "-") if m else None
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of a feed's HTML content, one line per block."""
+    if not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        return " ".join(fragment.split())
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.lower() in _BLOCKS:
+            element.tail = "\n" + (element.tail or "")
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)

@@ -1,0 +1,150 @@
+"""Fetching feeds and pages over HTTP: one shared client, bounded concurrency, conditional GET,
+a total deadline per request, a cap on the decoded body, and every redirect hop re-checked.
+
+Every failure leaves as a FetchError whose ``kind`` sorts it (timeout, connect, tls, http_4xx,
+http_429, http_5xx, too_large, redirects, unsafe, protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import urljoin
+
+import httpx
+
+from .config import FetchSettings
+from .errors import FetchError
+from .urls import check_url
+
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str  # after redirects
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    permanent_redirect: str | None = None  # new URL when every hop was 301/308
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from storage import clock
+
+    return max(0.0, (moment - clock.now()).total_seconds())
+
+
+class Fetcher:
+    """``async with Fetcher(settings) as fetcher: await fetcher.get(url)``."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.client = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=settings.concurrency * 2),
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.client.aclose()
+
+    async def get(self, url: str, *, headers: dict[str, str] | None = None) -> Response:
+        """GET ``url`` following redirects; 200 and 304 return, anything else raises."""
+        async with self.slots:
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._follow(url, headers or {})
+            except TimeoutError as exc:
+                raise FetchError(
+                    url, "timeout", f"no complete answer within {self.settings.timeout:g}s"
+                ) from exc
+
+    async def _follow(self, url: str, headers: dict[str, str]) -> Response:
+        current, permanent = url, True
+        for _ in range(self.settings.max_redirects + 1):
+            await check_url(current, allow_private=self.settings.allow_private_networks)
+            status, response_headers, body = await self._one(current, headers)
+            if status not in REDIRECTS:
+                moved = current if permanent and current != url else None
+                return Response(current, status, response_headers, body, moved)
+            location = response_headers.get("location")
+            if not location:
+                raise FetchError(current, "protocol", f"HTTP {status} redirect without Location")
+            permanent = permanent and status in (301, 308)
+            current = urljoin(current, location)
+        raise FetchError(url, "redirects", f"more than {self.settings.max_redirects} redirects")
+
+    async def _one(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        try:
+            async with self.client.stream("GET", url, headers=headers) as response:
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
+                status = response.status_code
+                if status in REDIRECTS or status == 304:
+                    return status, response_headers, b""
+                if status != 200:
+                    raise _status_error(url, status, response_headers)
+                body = await self._read_capped(url, response)
+                return status, response_headers, body
+        except FetchError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})") from exc
+        except httpx.ConnectError as exc:
+            kind = "tls" if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) else "connect"
+            raise FetchError(url, kind, f"cannot connect: {exc or type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(url, "protocol", f"{type(exc).__name__}: {exc}") from exc
+
+    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
+    if status == 429:
+        kind = "http_429"
+    elif status >= 500:
+        kind = "http_5xx"
+    else:
+        kind = "http_4xx"
+    error = FetchError(url, kind, f"HTTP {status}", status=status)
+    error.retry_after = retry_after_seconds(headers.get("retry-after"))  # type: ignore[attr-defined]
+    return error

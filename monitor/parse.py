@@ -1,0 +1,88 @@
+"""Parsing a feed body (bytes, never a URL) into entries with feedparser."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import feedparser
+
+from storage import clock
+
+from .errors import FeedParseError
+from .urls import canonical_url
+
+
+@dataclass(frozen=True)
+class Entry:
+    guid: str | None
+    link: str | None
+    title: str
+    author: str | None
+    published: str | None  # ISO 8601 UTC
+    content_html: str  # the fullest content the feed carries (content, else summary)
+
+    @property
+    def key(self) -> str | None:
+        """What makes this entry new: its GUID, else its canonical link."""
+        if self.guid:
+            return self.guid
+        return canonical_url(self.link) if self.link else None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    site_url: str | None
+    entries: list[Entry]
+    warning: str | None  # a recoverable problem (malformed XML that still yielded entries)
+
+
+def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+    response_headers = {"content-location": url}
+    for name in ("content-type", "content-language", "last-modified", "etag"):
+        if headers and name in headers:
+            response_headers[name] = headers[name]
+    parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
+    problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    if not parsed.get("version") and not parsed.entries:
+        if body.lstrip()[:200].lower().find(b"<html") != -1 or b"<!doctype html" in body[:200].lower():
+            raise FeedParseError(url, "not a feed: the server sent an HTML page")
+        raise FeedParseError(url, f"not a feed: {problem or 'no RSS/Atom elements found'}")
+    feed = parsed.get("feed", {})
+    entries = [_entry(item) for item in parsed.entries]
+    warning = f"malformed feed, {len(entries)} entries recovered: {problem}" if problem else None
+    return ParsedFeed(_text(feed.get("title")), _text(feed.get("link")), entries, warning)
+
+
+def _describe(exc: Any) -> str:
+    text = " ".join(str(exc).split()) if exc is not None else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() or None if value else None
+
+
+def _entry(item: Any) -> Entry:
+    contents = [c.get("value", "") for c in item.get("content", []) if c.get("value")]
+    content = max(contents, key=len) if contents else item.get("summary", "") or ""
+    return Entry(
+        guid=_text(item.get("id")),
+        link=_text(item.get("link")),
+        title=_text(item.get("title")) or "",
+        author=_text(item.get("author")),
+        published=_date(item.get("published_parsed") or item.get("updated_parsed")),
+        content_html=str(content),
+    )
+
+
+def _date(value: time.struct_time | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return clock.iso(clock.datetime.fromtimestamp(calendar.timegm(value), clock.UTC))
+    except (OverflowError, ValueError, OSError):
+        return None

@@ -1,0 +1,25 @@
+"""Timestamps as stored: ISO 8601 in UTC with a trailing ``Z``, so text order is time order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(FORMAT)
+
+
+def parse(text: str) -> datetime:
+    return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
+
+
+def iso_now(offset_seconds: float = 0.0) -> str:
+    return iso(now() + timedelta(seconds=offset_seconds))

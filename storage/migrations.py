@@ -1,0 +1,143 @@
+"""Versioned schema migrations, applied in order; the version lives in ``PRAGMA user_version``.
+
+A migration is only ever appended, never edited once released: a user's database at version N
+is brought forward by running migrations N+1 onwards, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+from .errors import SchemaTooNew
+
+V1_STATEMENTS = [
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        site_url TEXT,
+        interval_s INTEGER,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        source TEXT NOT NULL DEFAULT 'cli',
+        etag TEXT,
+        last_modified TEXT,
+        content_hash TEXT,
+        added_at TEXT NOT NULL,
+        last_checked_at TEXT,
+        last_success_at TEXT,
+        next_check_at TEXT,
+        last_status TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_error_kind TEXT
+    )
+    """,
+    "CREATE INDEX feeds_due ON feeds(enabled, next_check_at)",
+    """
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+        entry_key TEXT NOT NULL,
+        guid TEXT,
+        url TEXT,
+        canonical_url TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        author TEXT,
+        published TEXT,
+        fetched_at TEXT NOT NULL,
+        language TEXT,
+        site TEXT,
+        text TEXT NOT NULL DEFAULT '',
+        extraction_status TEXT NOT NULL,
+        extraction_reason TEXT,
+        UNIQUE(feed_id, entry_key)
+    )
+    """,
+    "CREATE INDEX articles_canonical_url ON articles(canonical_url)",
+    "CREATE INDEX articles_fetched_at ON articles(fetched_at)",
+    """
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, text, content='articles', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END
+    """,
+    """
+    CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+    END
+    """,
+    """
+    CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN
+        INSERT INTO articles_fts(articles_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END
+    """,
+    """
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        watchlist TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        score REAL NOT NULL DEFAULT 0,
+        matched_at TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        UNIQUE(article_id, watchlist)
+    )
+    """,
+    "CREATE INDEX matches_watchlist ON matches(watchlist, matched_at)",
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        dedup_key TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        match_id INTEGER REFERENCES matches(id) ON DELETE SET NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        sent_at TEXT,
+        last_error TEXT
+    )
+    """,
+    "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+
+def _v1(db: Database) -> None:
+    for statement in V1_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(db: Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: Database, *, path: str) -> int:
+    """Bring the database to the latest schema; return the number of migrations applied."""
+    current = schema_version(db)
+    if current > LATEST:
+        raise SchemaTooNew(
+            f"{path}: schema version {current} is newer than this version of news-monitor "
+            f"understands ({LATEST})"
+        )
+    for version in range(current + 1, LATEST + 1):
+        with db.atomic():
+            MIGRATIONS[version - 1](db)
+            db.execute(f"PRAGMA user_version = {version}")
+    return LATEST - current

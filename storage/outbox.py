@@ -1,0 +1,108 @@
+"""The alert outbox: rows wait as ``pending`` until a channel accepts them (``sent``) or
+fails for good (``dead``). A delivery marks its row only after the channel accepted it, so a
+crash in between means at most one repeat, never a loss."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import clock
+
+STATUSES = ("pending", "sent", "dead")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    dedup_key: str
+    channel: str
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: str
+    next_attempt_at: str
+    sent_at: str | None
+    last_error: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OutboxRow:
+        return cls(
+            id=row["id"],
+            dedup_key=row["dedup_key"],
+            channel=row["channel"],
+            kind=row["kind"],
+            payload=json.loads(row["payload"]),
+            status=row["status"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            next_attempt_at=row["next_attempt_at"],
+            sent_at=row["sent_at"],
+            last_error=row["last_error"],
+        )
+
+
+def due_rows(db: Database, *, limit: int = 500) -> list[OutboxRow]:
+    rows = db.query(
+        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+        "ORDER BY id LIMIT ?",
+        [clock.iso_now(), limit],
+    )
+    return [OutboxRow.from_row(row) for row in rows]
+
+
+def mark_sent(db: Database, row_id: int) -> None:
+    with db.atomic():
+        db.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+            "last_error = NULL WHERE id = ?",
+            [clock.iso_now(), row_id],
+        )
+
+
+def mark_failed(db: Database, row_id: int, *, error: str, retry_in: float | None) -> None:
+    """A failed attempt: retry after ``retry_in`` seconds, or dead-letter when None."""
+    with db.atomic():
+        if retry_in is None:
+            db.execute(
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                [error, row_id],
+            )
+        else:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                [error, clock.iso_now(retry_in), row_id],
+            )
+
+
+def list_rows(db: Database, *, status: str | None = None, limit: int = 50) -> list[OutboxRow]:
+    if status:
+        rows = db.query(
+            "SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?", [status, limit]
+        )
+    else:
+        rows = db.query("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", [limit])
+    return [OutboxRow.from_row(row) for row in rows]
+
+
+def requeue(db: Database, *, status: str = "dead") -> int:
+    """Put dead (or all failed pending) rows back in the queue now; return how many."""
+    with db.atomic():
+        cursor = db.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE status = ?",
+            [clock.iso_now(), status],
+        )
+    return cursor.rowcount
+
+
+def counts(db: Database) -> dict[str, int]:
+    result = dict.fromkeys(STATUSES, 0)
+    for status, count in db.execute("SELECT status, count(*) FROM outbox GROUP BY status"):
+        result[status] = count
+    return result
