@@ -13,8 +13,9 @@ import storage
 from storage import feeds, meta
 from watchlists import Matcher, WatchlistError, load_dir
 
+from .channels import Channel, build_channels
 from .config import DEFAULT_FEEDS, Settings
-from .deliver import Channel, Relay, build_channels
+from .relay import Relay
 
 log = logging.getLogger(__name__)
 

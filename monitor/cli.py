@@ -30,7 +30,6 @@ from .app import App, open_app
 from .config import Settings, load_settings, parse_duration
 from .cycle import CycleReport, run_cycle
 from .daemon import run_daemon
-from .deliver import format_alert
 from .errors import ExtractError, InputError, MonitorError
 from .extract import Extraction, extract_page
 from .fetch import Fetcher
@@ -187,7 +186,9 @@ def feeds_list(ctx: click.Context) -> None:
         rows = feeds.list_feeds(app.db)
     for feed in rows:
         status = feed.last_status or "never polled"
-        click.echo(f"[{feed.id}] {feed.url}  {status}" + (f"  ({feed.title})" if feed.title else ""))
+        click.echo(
+            f"[{feed.id}] {feed.url}  {status}" + (f"  ({feed.title})" if feed.title else "")
+        )
 
 
 @feeds_group.command("status")
@@ -259,7 +260,9 @@ def extract(ctx: click.Context, source: str, as_json: bool) -> None:
 
 def _looks_like_html(body: bytes) -> bool:
     head = body[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in body[:4096].lower()
+    return (
+        head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in body[:4096].lower()
+    )
 
 
 @cli.command()
@@ -373,7 +376,9 @@ def alerts_retry(ctx: click.Context) -> None:
     with _app(ctx) as app:
         requeued = outbox.requeue(app.db)
         report = asyncio.run(app.relay.deliver_due())
-    click.echo(f"requeued {requeued}; sent {report.sent}, to retry {report.retrying}, dead {report.dead}")
+    click.echo(
+        f"requeued {requeued}; sent {report.sent}, to retry {report.retrying}, dead {report.dead}"
+    )
 
 
 @alerts_group.command("test")
@@ -423,7 +428,9 @@ def search(ctx: click.Context, query: str, limit: int) -> None:
     if not rows:
         click.echo("no articles found")
     for row in rows:
-        click.echo(f"[{row['id']}] {row['title']}  ({row['site'] or '-'}, {row['published'] or '-'})")
+        click.echo(
+            f"[{row['id']}] {row['title']}  ({row['site'] or '-'}, {row['published'] or '-'})"
+        )
         click.echo(f"    {row['snippet']}")
         if row["url"]:
             click.echo(f"    {row['url']}")
@@ -433,4 +440,4 @@ def main() -> None:
     cli(prog_name="monitor")
 
 
-__all__ = ["cli", "format_alert", "main"]
+__all__ = ["cli", "main"]

@@ -246,7 +246,7 @@ def load_settings(explicit: str | Path | None = None) -> Settings:
 
 
 def _settings(top: _Table, path: Path) -> Settings:
-    base = path.parent
+    base = path.resolve().parent
     database = base / top.string("database", str(DEFAULT_DATABASE))
     watchlists_dir = top.string("watchlists", None)
     settings = Settings(
@@ -337,7 +337,9 @@ def _email(t: _Table) -> EmailSettings:
 
 
 def _digest(t: _Table) -> DigestSettings:
-    result = DigestSettings(schedule=t.string("schedule", "mon 07:00"), channels=t.strings("channels"))
+    result = DigestSettings(
+        schedule=t.string("schedule", "mon 07:00"), channels=t.strings("channels")
+    )
     t.done()
     return result
 

@@ -23,11 +23,11 @@ from storage.matches import NewMatch
 from watchlists import Document, Match
 
 from .app import App
-from .deliver import DeliveryReport
 from .errors import ExtractError, FeedParseError, FetchError
 from .extract import extract_page, html_to_text
 from .fetch import Fetcher
 from .parse import Entry, parse_feed
+from .relay import DeliveryReport
 from .urls import canonical_url, site_of
 
 log = logging.getLogger(__name__)

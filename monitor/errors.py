@@ -66,7 +66,12 @@ class ExtractError(MonitorError):
 
 class DeliveryError(MonitorError):
     def __init__(
-        self, channel: str, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        channel: str,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"channel {channel}: {message}")
         self.channel = channel

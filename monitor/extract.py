@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import lxml.html
 import trafilatura
 from lxml import etree
+from trafilatura.settings import Document
 
 from .errors import ExtractError
 
@@ -45,7 +46,7 @@ def extract_page(html: bytes | str, *, url: str | None = None) -> Extraction:
         )
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
-    if document is None or not (document.text or "").strip():
+    if not isinstance(document, Document) or not (document.text or "").strip():
         raise ExtractError("no article text found on the page")
     language = document.language or _page_language(raw)
     return Extraction(
@@ -54,7 +55,7 @@ def extract_page(html: bytes | str, *, url: str | None = None) -> Extraction:
         published=document.date or None,
         site=document.sitename or document.hostname or None,
         language=language.lower() if language else None,
-        text=document.text.strip(),
+        text=(document.text or "").strip(),
     )
 
 

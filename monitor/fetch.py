@@ -118,7 +118,9 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
-            kind = "tls" if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) else "connect"
+            kind = (
+                "tls" if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) else "connect"
+            )
             raise FetchError(url, kind, f"cannot connect: {exc or type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise FetchError(url, "protocol", f"{type(exc).__name__}: {exc}") from exc
@@ -127,7 +129,9 @@ class Fetcher:
         cap = self.settings.max_bytes
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap")
+            raise FetchError(
+                url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap"
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
@@ -48,7 +49,10 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None) 
     parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
     problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     if not parsed.get("version") and not parsed.entries:
-        if body.lstrip()[:200].lower().find(b"<html") != -1 or b"<!doctype html" in body[:200].lower():
+        if (
+            body.lstrip()[:200].lower().find(b"<html") != -1
+            or b"<!doctype html" in body[:200].lower()
+        ):
             raise FeedParseError(url, "not a feed: the server sent an HTML page")
         raise FeedParseError(url, f"not a feed: {problem or 'no RSS/Atom elements found'}")
     feed = parsed.get("feed", {})
@@ -83,6 +87,6 @@ def _date(value: time.struct_time | None) -> str | None:
     if not value:
         return None
     try:
-        return clock.iso(clock.datetime.fromtimestamp(calendar.timegm(value), clock.UTC))
+        return clock.iso(datetime.fromtimestamp(calendar.timegm(value), UTC))
     except (OverflowError, ValueError, OSError):
         return None

@@ -10,8 +10,22 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import UnsafeURL
 
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "ref_src",
-     "cmpid", "ocid", "at_medium", "at_campaign", "__twitter_impression"}
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "ref_src",
+        "cmpid",
+        "ocid",
+        "at_medium",
+        "at_campaign",
+        "__twitter_impression",
+    }
 )
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
@@ -21,7 +35,11 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)) else None
+    port = (
+        parts.port
+        if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443))
+        else None
+    )
     netloc = f"{host}:{port}" if port else host
     query = [
         (key, value)
@@ -52,7 +70,9 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host resolves to a non-public address."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise UnsafeURL(url, f"scheme {parts.scheme or '(none)'!r} is not allowed (http/https only)")
+        raise UnsafeURL(
+            url, f"scheme {parts.scheme or '(none)'!r} is not allowed (http/https only)"
+        )
     host = parts.hostname
     if not host:
         raise UnsafeURL(url, "URL has no host")

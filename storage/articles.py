@@ -74,7 +74,7 @@ def insert_article(db: Database, article: NewArticle) -> int:
 
 
 def get_article(db: Database, article_id: int) -> dict[str, Any]:
-    return dict(db["articles"].get(article_id))
+    return dict(db.table("articles").get(article_id))
 
 
 def count_articles(db: Database) -> int:

@@ -1,9 +1,9 @@
 """Errors raised by the storage package.
 
-    StorageError                 anything that went wrong reading or writing the database
-     +-- DatabaseUnavailable     the file cannot be opened, is locked for too long, or is not SQLite
-     +-- SchemaTooNew            the file was written by a newer version of news-monitor
-     +-- NotFound                a row named by the caller does not exist
+StorageError                 anything that went wrong reading or writing the database
+ +-- DatabaseUnavailable     the file cannot be opened, is locked for too long, or is not SQLite
+ +-- SchemaTooNew            the file was written by a newer version of news-monitor
+ +-- NotFound                a row named by the caller does not exist
 """
 
 from __future__ import annotations

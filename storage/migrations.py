@@ -60,7 +60,8 @@ V1_STATEMENTS = [
     "CREATE INDEX articles_fetched_at ON articles(fetched_at)",
     """
     CREATE VIRTUAL TABLE articles_fts USING fts5(
-        title, text, content='articles', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        title, text, content='articles', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 2'
     )
     """,
     """

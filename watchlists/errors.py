@@ -1,8 +1,8 @@
 """Errors raised by the watchlists package.
 
-    WatchlistError               anything wrong with a watchlist
-     +-- QuerySyntaxError        a query that does not parse (carries the column of the mistake)
-     +-- WatchlistFileError      a watchlist file that cannot be read or has a bad key or value
+WatchlistError               anything wrong with a watchlist
+ +-- QuerySyntaxError        a query that does not parse (carries the column of the mistake)
+ +-- WatchlistFileError      a watchlist file that cannot be read or has a bad key or value
 """
 
 from __future__ import annotations

@@ -113,7 +113,9 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
-            raise self.error("unexpected ')'" if tok.kind == "rparen" else f"unexpected {tok.text!r}")
+            raise self.error(
+                "unexpected ')'" if tok.kind == "rparen" else f"unexpected {tok.text!r}"
+            )
         return node
 
     def or_expr(self) -> Node:

@@ -10,14 +10,13 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
 
 from sqlite_utils import Database
 
 from storage import outbox
 from storage.outbox import OutboxRow
 
-from .config import ConsoleSettings, Settings
+from .channels import Channel
 from .errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -25,53 +24,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_DELAY = 30.0
 MAX_DELAY = 3600.0
-
-
-class Channel(Protocol):
-    name: str
-
-    async def send(self, row: OutboxRow) -> None:
-        """Deliver one outbox row or raise DeliveryError."""
-
-
-class ConsoleChannel:
-    """Alerts written to a text stream (standard output by default), one block each."""
-
-    name = "console"
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    async def send(self, row: OutboxRow) -> None:
-        try:
-            self.stream.write(format_alert(row.payload) + "\n")
-            self.stream.flush()
-        except (OSError, ValueError) as exc:
-            raise DeliveryError(self.name, f"cannot write to the console: {exc}") from exc
-
-
-def format_alert(payload: Mapping[str, Any]) -> str:
-    """The plain-text form of an alert payload."""
-    head = f"[{payload.get('severity', 'alert')}] {payload.get('watchlist')}: {payload.get('title')}"
-    facts = [str(p) for p in (payload.get("site"), payload.get("published")) if p]
-    lines = [head]
-    if facts:
-        lines.append("  " + " · ".join(facts))
-    if payload.get("terms"):
-        lines.append("  terms: " + ", ".join(payload["terms"]))
-    lines += [f"  {snippet}" for snippet in payload.get("snippets", [])]
-    if payload.get("url"):
-        lines.append(f"  {payload['url']}")
-    return "\n".join(lines)
-
-
-def build_channels(settings: Settings, *, stream: TextIO) -> dict[str, Channel]:
-    """The channels this configuration can deliver to now."""
-    channels: dict[str, Channel] = {}
-    for name, channel_settings in settings.channels.items():
-        if isinstance(channel_settings, ConsoleSettings):
-            channels[name] = ConsoleChannel(stream)
-    return channels
 
 
 @dataclass
@@ -90,7 +42,7 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next attempt: exponential with jitter, at least Retry-After."""
     delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
     delay *= random.uniform(0.8, 1.2)
-    return max(delay, retry_after or 0.0)
+    return float(max(delay, retry_after or 0.0))
 
 
 class Relay:

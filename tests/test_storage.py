@@ -1,0 +1,124 @@
+"""The SQLite layer on real files: migrations, WAL, full-text search, the outbox dedup key and
+the one-transaction guarantee for article + matches + outbox rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import storage
+from storage import articles, feeds, matches, migrations, outbox
+from storage.articles import NewArticle
+from storage.matches import NewMatch
+
+
+def article(key: str, text: str = "Aliyev met Pashinyan in Abu Dhabi.", **kw: object) -> NewArticle:
+    values: dict[str, object] = {
+        "feed_id": None,
+        "entry_key": key,
+        "guid": key,
+        "url": f"https://example.org/{key}",
+        "canonical_url": f"https://example.org/{key}",
+        "title": f"Title {key}",
+        "author": None,
+        "published": None,
+        "fetched_at": "2025-07-10T08:00:00Z",
+        "language": "en",
+        "site": "example.org",
+        "text": text,
+        "extraction_status": "extracted",
+        "extraction_reason": None,
+    }
+    values.update(kw)
+    return NewArticle(**values)  # type: ignore[arg-type]
+
+
+def test_schema_is_created_once_with_wal(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "m.db"
+    db = storage.open_database(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert migrations.schema_version(db) == migrations.LATEST
+    assert {"feeds", "articles", "articles_fts", "matches", "outbox"} <= set(db.table_names())
+    db.close()
+    again = storage.open_database(path)  # re-opening applies nothing and keeps data
+    assert migrations.migrate(again, path=str(path)) == 0
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {migrations.LATEST + 1}")
+    conn.close()
+    with pytest.raises(storage.SchemaTooNew, match="newer than this version"):
+        storage.open_database(path)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(storage.DatabaseUnavailable, match="cannot open database"):
+        storage.open_database(path)
+
+
+def test_feeds_due_and_failure_bookkeeping(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    feed, added = feeds.add_feed(db, "https://example.org/feed.xml")
+    assert added and not feeds.add_feed(db, "https://example.org/feed.xml")[1]
+    assert [f.id for f in feeds.due_feeds(db)] == [feed.id]
+    feeds.record_failure(db, feed.id, kind="http_5xx", message="HTTP 503", next_check_at="2999-01-01T00:00:00Z")
+    feeds.record_failure(db, feed.id, kind="timeout", message="timed out", next_check_at="2999-01-01T00:00:00Z")
+    failed = feeds.get_feed(db, feed.id)
+    assert (failed.error_count, failed.last_error_kind, failed.last_status) == (2, "timeout", "error")
+    assert feeds.due_feeds(db) == [] and len(feeds.due_feeds(db, include_all=True)) == 1
+    feeds.record_success(
+        db, feed.id, status="new", next_check_at="2000-01-01T00:00:00Z", etag='"e"', last_modified=None, content_hash="h"
+    )
+    ok = feeds.get_feed(db, feed.id)
+    assert (ok.error_count, ok.last_error, ok.etag) == (0, None, '"e"')
+    feeds.remove_feed(db, feed.id)
+    with pytest.raises(storage.NotFound):
+        feeds.get_feed(db, feed.id)
+
+
+def test_full_text_search_ranks_and_marks(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    with db.atomic():
+        articles.insert_article(db, article("a", "The Zangezur corridor would link Azerbaijan to Nakhchivan."))
+        articles.insert_article(db, article("b", "Nothing about the region here."))
+    found = articles.search_articles(db, '"Zangezur corridor"')
+    assert [row["title"] for row in found] == ["Title a"]
+    assert "[Zangezur corridor]" in found[0]["snippet"]
+    with pytest.raises(storage.StorageError, match="not valid"):
+        articles.search_articles(db, '"unclosed')
+
+
+def test_match_and_outbox_rows_share_the_article_transaction(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    match = NewMatch("w", "immediate", 2.0, {"rule": "x"}, ("console", "email"))
+    with pytest.raises(RuntimeError), db.atomic():
+        article_id = articles.insert_article(db, article("a"))
+        matches.insert_match(db, article_id, match, {"title": "t"})
+        raise RuntimeError("crash before commit")
+    assert articles.count_articles(db) == 0 and matches.count_matches(db) == 0
+    assert outbox.counts(db) == {"pending": 0, "sent": 0, "dead": 0}
+
+    with db.atomic():
+        article_id = articles.insert_article(db, article("a"))
+        matches.insert_match(db, article_id, match, {"title": "t"})
+        matches.insert_match(db, article_id, match, {"title": "t"})  # stored twice: no new rows
+    assert matches.count_matches(db) == 1
+    assert sorted(r.channel for r in outbox.due_rows(db)) == ["console", "email"]
+    assert {r.dedup_key for r in outbox.due_rows(db)} == {f"alert:w:{article_id}:console", f"alert:w:{article_id}:email"}
+
+
+def test_known_entry_by_key_or_canonical_url(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    feed, _ = feeds.add_feed(db, "https://example.org/feed.xml")
+    other, _ = feeds.add_feed(db, "https://example.org/other.xml")
+    with db.atomic():
+        stored = articles.insert_article(db, article("k1", feed_id=feed.id))
+    assert articles.known_entry(db, feed.id, "k1", None) == stored
+    assert articles.known_entry(db, other.id, "k1", None) is None
+    assert articles.known_entry(db, other.id, "new-guid", "https://example.org/k1") == stored
