@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from urllib.parse import urljoin
 
 import httpx
+
+from storage import clock
 
 from .config import FetchSettings
 from .errors import FetchError
@@ -39,16 +43,14 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
-    from email.utils import parsedate_to_datetime
-
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    from storage import clock
-
+    if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - clock.now()).total_seconds())
 
 

@@ -47,7 +47,10 @@ def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None) 
         if headers and name in headers:
             response_headers[name] = headers[name]
     parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
-    problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    exc = parsed.get("bozo_exception")
+    # Encoding overrides and odd Content-Types are feedparser's notes, not broken feeds.
+    benign = isinstance(exc, feedparser.ThingsNobodyCaresAboutButMe)
+    problem = _describe(exc) if parsed.get("bozo") and not benign else None
     if not parsed.get("version") and not parsed.entries:
         if (
             body.lstrip()[:200].lower().find(b"<html") != -1

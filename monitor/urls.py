@@ -35,12 +35,14 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = (
-        parts.port
-        if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443))
-        else None
-    )
-    netloc = f"{host}:{port}" if port else host
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    try:
+        port = parts.port
+    except ValueError:  # out of range: keep the URL's own spelling rather than fail
+        return url.strip()
+    default = (scheme, port) in (("http", 80), ("https", 443))
+    netloc = f"{host}:{port}" if port and not default else host
     query = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -111,7 +111,9 @@ def site(httpserver: HTTPServer) -> FeedSite:
     return FeedSite(httpserver)
 
 
-def write_config(tmp_path: Path, feeds: list[str], *, extra: str = "", watchlists: Path | None = None) -> Path:
+def write_config(
+    tmp_path: Path, feeds: list[str], *, extra: str = "", watchlists: Path | None = None
+) -> Path:
     lines = [
         'database = "monitor.db"',
         f'watchlists = "{watchlists}"' if watchlists else "",
@@ -145,7 +147,9 @@ def monitor_env() -> dict[str, str]:
     return env
 
 
-def monitor(*args: str, config: Path | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def monitor(
+    *args: str, config: Path | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run the real `monitor` command (python -m monitor) and capture its output."""
     command = [sys.executable, "-m", "monitor"]
     if config is not None:

@@ -29,7 +29,9 @@ def test_broken_feeds_each_fail_alone(site: FeedSite, config_for, tmp_path: Path
     server.expect_request("/page.html").respond_with_data(
         "<!DOCTYPE html><html><body><p>A home page</p></body></html>", content_type="text/html"
     )
-    server.expect_request("/broken.xml").respond_with_data(BROKEN_XML, content_type="application/xml")
+    server.expect_request("/broken.xml").respond_with_data(
+        BROKEN_XML, content_type="application/xml"
+    )
     server.expect_request("/garbage.xml").respond_with_data(NOT_XML, content_type="application/xml")
     unreachable = f"http://127.0.0.1:{closed_port()}/feed.xml"
     bad = {
@@ -107,7 +109,9 @@ def test_bad_config_values_are_named(tmp_path: Path, content: str, message: str)
 def test_missing_config_file(tmp_path: Path) -> None:
     result = monitor("feeds", "list", config=tmp_path / "nope.toml")
     assert result.returncode == 2
-    assert result.stderr.splitlines()[0] == f"error: {tmp_path / 'nope.toml'}: config file not found"
+    assert (
+        result.stderr.splitlines()[0] == f"error: {tmp_path / 'nope.toml'}: config file not found"
+    )
 
 
 def test_watchlist_syntax_error_fails_alone(site: FeedSite, config_for, tmp_path: Path) -> None:

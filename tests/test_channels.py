@@ -19,13 +19,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 import storage
-from storage import clock
 from monitor.channels import EmailChannel, SlackChannel
 from monitor.channels.slack import build_message
 from monitor.config import EmailSettings, SlackSettings
 from monitor.errors import DeliveryError
 from monitor.relay import Relay
-from storage import outbox
+from storage import clock, outbox
 from storage.outbox import OutboxRow
 
 PAYLOAD = {
@@ -148,8 +147,12 @@ def test_slack_blocks_escape_feed_text(httpserver: HTTPServer) -> None:
     assert body == build_message(PAYLOAD)
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(400, True), (404, True), (410, True), (500, False)])
-def test_slack_status_mapping_hides_the_url(httpserver: HTTPServer, status: int, permanent: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "permanent"), [(400, True), (404, True), (410, True), (500, False)]
+)
+def test_slack_status_mapping_hides_the_url(
+    httpserver: HTTPServer, status: int, permanent: bool
+) -> None:
     httpserver.expect_request("/secret-hook").respond_with_data("no", status=status)
     url = httpserver.url_for("/secret-hook")
     with pytest.raises(DeliveryError) as info:
@@ -170,7 +173,9 @@ def test_relay_honours_retry_after_and_dead_letters(httpserver: HTTPServer, tmp_
                 " VALUES (?, ?, 'alert', ?, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
                 [key, channel, json.dumps(PAYLOAD)],
             )
-    relay = Relay(db, {"slack": SlackChannel(SlackSettings(webhook_url=httpserver.url_for("/hook")))})
+    relay = Relay(
+        db, {"slack": SlackChannel(SlackSettings(webhook_url=httpserver.url_for("/hook")))}
+    )
     report = asyncio.run(relay.deliver_due())
     assert (report.sent, report.retrying, report.dead) == (0, 1, 1)
     rows = {r.dedup_key: r for r in outbox.list_rows(db)}

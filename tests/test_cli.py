@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import FeedSite, SEED_TITLES, monitor, seed_body
+from conftest import SEED_TITLES, FeedSite, monitor, seed_body
 
 from monitor.cli import cli
 
@@ -67,7 +67,10 @@ def test_init_writes_example_and_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 def test_feeds_add_list_status_remove(config: Path) -> None:
-    assert "added: [1] https://example.org/feed.xml" in run(config, "feeds", "add", "https://example.org/feed.xml").output
+    assert (
+        "added: [1] https://example.org/feed.xml"
+        in run(config, "feeds", "add", "https://example.org/feed.xml").output
+    )
     assert "already present" in run(config, "feeds", "add", "https://example.org/feed.xml").output
     assert "https://example.org/feed.xml  never polled" in run(config, "feeds", "list").output
     assert "example.org/feed.xml" in run(config, "feeds", "status").output
@@ -101,7 +104,10 @@ def test_extract_json(config: Path) -> None:
 def test_extract_of_a_missing_file_is_one_line(config: Path) -> None:
     result = run(config, "extract", "/no/such/page.html")
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[0] == "error: /no/such/page.html: cannot read: No such file or directory"
+    assert (
+        result.output.strip().splitlines()[0]
+        == "error: /no/such/page.html: cannot read: No such file or directory"
+    )
 
 
 def test_match_text_from_stdin_and_html_as_json(config: Path) -> None:
@@ -113,7 +119,9 @@ def test_match_text_from_stdin_and_html_as_json(config: Path) -> None:
     assert plain.exit_code == 0
     assert plain.output.startswith("russia-azerbaijan-rift  score")
     assert "**Yekaterinburg**" in plain.output
-    none = CliRunner().invoke(cli, ["--config", str(config), "match", "-"], input="Weather is fine.")
+    none = CliRunner().invoke(
+        cli, ["--config", str(config), "match", "-"], input="Weather is fine."
+    )
     assert none.output.startswith("no match")
     result = run(config, "match", str(SEED_PAGE), "--json")
     [found] = json.loads(result.output)
@@ -138,7 +146,9 @@ def test_search_alerts_and_channel_test(site: FeedSite, tmp_path: Path) -> None:
     assert listing.output.startswith("0 pending, 1 sent, 0 dead")
     assert "sent    console" in listing.output
     tested = run(config, "alerts", "test", "console")
-    assert "news-monitor test alert" in tested.output and "test alert sent to console" in tested.output
+    assert (
+        "news-monitor test alert" in tested.output and "test alert sent to console" in tested.output
+    )
     unknown = run(config, "alerts", "test", "pager")
     assert unknown.exit_code == 2 and "channel 'pager' is not configured" in unknown.output
     assert "requeued 0; sent 0" in run(config, "alerts", "retry").output

@@ -78,7 +78,8 @@ webhook_url_env = "T_SLACK"
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), (12, 12), ("500ms", 0.5)]
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), (12, 12), ("500ms", 0.5)],
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -102,6 +103,8 @@ def test_email_needs_recipients_and_a_known_security(tmp_path: Path) -> None:
     path.write_text('[channels.email]\nhost = "h"\nsender = "a@b"\nrecipients = []\n')
     with pytest.raises(ConfigError, match="at least one address"):
         load_settings(path)
-    path.write_text('[channels.email]\nhost = "h"\nsender = "a@b"\nrecipients = ["c@d"]\nsecurity = "ssl"\n')
+    path.write_text(
+        '[channels.email]\nhost = "h"\nsender = "a@b"\nrecipients = ["c@d"]\nsecurity = "ssl"\n'
+    )
     with pytest.raises(ConfigError, match="'starttls', 'tls' or 'none'"):
         load_settings(path)

@@ -70,7 +70,9 @@ def test_second_fetch_without_all_polls_nothing_before_due(site: FeedSite, confi
     assert len(site.feed_requests) == 1
 
 
-def test_unfetchable_page_falls_back_to_feed_content(site: FeedSite, config_for, tmp_path: Path) -> None:
+def test_unfetchable_page_falls_back_to_feed_content(
+    site: FeedSite, config_for, tmp_path: Path
+) -> None:
     missing = site.server.url_for("/news/gone.html")
     site.server.expect_request("/news/gone.html").respond_with_data("gone", status=404)
     site.serve_feed(

@@ -67,13 +67,27 @@ def test_feeds_due_and_failure_bookkeeping(tmp_path: Path) -> None:
     feed, added = feeds.add_feed(db, "https://example.org/feed.xml")
     assert added and not feeds.add_feed(db, "https://example.org/feed.xml")[1]
     assert [f.id for f in feeds.due_feeds(db)] == [feed.id]
-    feeds.record_failure(db, feed.id, kind="http_5xx", message="HTTP 503", next_check_at="2999-01-01T00:00:00Z")
-    feeds.record_failure(db, feed.id, kind="timeout", message="timed out", next_check_at="2999-01-01T00:00:00Z")
+    feeds.record_failure(
+        db, feed.id, kind="http_5xx", message="HTTP 503", next_check_at="2999-01-01T00:00:00Z"
+    )
+    feeds.record_failure(
+        db, feed.id, kind="timeout", message="timed out", next_check_at="2999-01-01T00:00:00Z"
+    )
     failed = feeds.get_feed(db, feed.id)
-    assert (failed.error_count, failed.last_error_kind, failed.last_status) == (2, "timeout", "error")
+    assert (failed.error_count, failed.last_error_kind, failed.last_status) == (
+        2,
+        "timeout",
+        "error",
+    )
     assert feeds.due_feeds(db) == [] and len(feeds.due_feeds(db, include_all=True)) == 1
     feeds.record_success(
-        db, feed.id, status="new", next_check_at="2000-01-01T00:00:00Z", etag='"e"', last_modified=None, content_hash="h"
+        db,
+        feed.id,
+        status="new",
+        next_check_at="2000-01-01T00:00:00Z",
+        etag='"e"',
+        last_modified=None,
+        content_hash="h",
     )
     ok = feeds.get_feed(db, feed.id)
     assert (ok.error_count, ok.last_error, ok.etag) == (0, None, '"e"')
@@ -85,7 +99,9 @@ def test_feeds_due_and_failure_bookkeeping(tmp_path: Path) -> None:
 def test_full_text_search_ranks_and_marks(tmp_path: Path) -> None:
     db = storage.open_database(tmp_path / "m.db")
     with db.atomic():
-        articles.insert_article(db, article("a", "The Zangezur corridor would link Azerbaijan to Nakhchivan."))
+        articles.insert_article(
+            db, article("a", "The Zangezur corridor would link Azerbaijan to Nakhchivan.")
+        )
         articles.insert_article(db, article("b", "Nothing about the region here."))
     found = articles.search_articles(db, '"Zangezur corridor"')
     assert [row["title"] for row in found] == ["Title a"]
@@ -110,7 +126,10 @@ def test_match_and_outbox_rows_share_the_article_transaction(tmp_path: Path) -> 
         matches.insert_match(db, article_id, match, {"title": "t"})  # stored twice: no new rows
     assert matches.count_matches(db) == 1
     assert sorted(r.channel for r in outbox.due_rows(db)) == ["console", "email"]
-    assert {r.dedup_key for r in outbox.due_rows(db)} == {f"alert:w:{article_id}:console", f"alert:w:{article_id}:email"}
+    assert {r.dedup_key for r in outbox.due_rows(db)} == {
+        f"alert:w:{article_id}:console",
+        f"alert:w:{article_id}:email",
+    }
 
 
 def test_known_entry_by_key_or_canonical_url(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 NFKC, case-folding, diacritics folded on Latin letters (Erdoğan = erdogan, Əliyev = eliyev),
 typographic apostrophes and dashes unified. Cyrillic and Armenian letters keep their marks
-(й is not и), except ё which Russian writes and omits freely.
+(й is not и), except ё which Russian writes and omits freely, and stress accents.
 """
 
 from __future__ import annotations
@@ -25,19 +25,28 @@ _FOLD = str.maketrans(
         "ё": "е",
         "’": "'",
         "‘": "'",
-        "ʼ": "'",
         "‐": "-",
         "‑": "-",
         "–": "-",
         "—": "-",
     }
 )
-_WORD = re.compile(r"[^\W_]+")
+# A word: letters/digits, each optionally followed by combining marks (a stress accent does not
+# split a Cyrillic word). U+02BC is a "letter" to Unicode but an apostrophe in practice.
+_WORD = re.compile(r"(?:[^\W_\u02bc][\u0300-\u036f\u0483-\u0489]*)+")
 
 
 def _is_latin(char: str) -> bool:
     code = ord(char)
     return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+
+
+def _drops_marks(base: str, mark: str) -> bool:
+    """Latin letters lose every accent; Cyrillic ones lose stress marks but keep the breve
+    (й, ў are letters of their own)."""
+    if _is_latin(base):
+        return True
+    return 0x400 <= ord(base) <= 0x4FF and mark != "\u0306"
 
 
 def fold(text: str) -> str:
@@ -46,7 +55,7 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     kept: list[str] = []
     for char in decomposed:
-        if unicodedata.combining(char) and kept and _is_latin(kept[-1]):
+        if unicodedata.combining(char) and kept and _drops_marks(kept[-1], char):
             continue
         kept.append(char)
     return unicodedata.normalize("NFC", "".join(kept))

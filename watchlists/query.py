@@ -67,7 +67,11 @@ class _Tok:
     pos: int
 
 
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
+
+
 def _lex(query: str) -> list[_Tok]:
+    query = query.translate(_QUOTES)  # pasted from a word processor; same length, same columns
     tokens: list[_Tok] = []
     pos = 0
     while pos < len(query):

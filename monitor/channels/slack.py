@@ -59,7 +59,11 @@ class SlackChannel:
 def build_message(payload: dict[str, Any]) -> dict[str, Any]:
     title = escape(one_line(payload.get("title")))
     url = one_line(payload.get("url"))
-    link = f"<{escape(url).replace('|', '%7C')}|{title}>" if url.startswith(("http://", "https://")) else title
+    link = (
+        f"<{escape(url).replace('|', '%7C')}|{title}>"
+        if url.startswith(("http://", "https://"))
+        else title
+    )
     lines = [f"*{link}*"]
     if facts(payload):
         lines.append(escape(facts(payload)))

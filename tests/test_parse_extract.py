@@ -1,0 +1,91 @@
+"""Feed parsing on bytes and page extraction."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SEED_IDS, seed_body, seed_html
+
+from monitor.errors import ExtractError, FeedParseError
+from monitor.extract import extract_page, html_to_text
+from monitor.parse import parse_feed
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Caucasus Desk</title>
+  <link href="https://desk.example/"/>
+  <updated>2025-07-02T10:00:00Z</updated>
+  <entry>
+    <title>Пашинян и Алиев встретились</title>
+    <link href="https://desk.example/a?utm_source=rss#top"/>
+    <id>tag:desk.example,2025:1</id>
+    <updated>2025-07-02T10:00:00+02:00</updated>
+    <author><name>Desk</name></author>
+    <summary>short</summary>
+    <content type="html">&lt;p&gt;The long &lt;b&gt;content&lt;/b&gt;&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;</content>
+  </entry>
+  <entry>
+    <title>No id here</title>
+    <link href="https://Desk.Example:443/b?fbclid=x&amp;page=2"/>
+    <updated>2025-07-02T11:00:00Z</updated>
+  </entry>
+</feed>""".encode()
+
+
+def test_atom_entries_keys_dates_and_content() -> None:
+    feed = parse_feed(ATOM, url="https://desk.example/atom.xml")
+    assert feed.title == "Caucasus Desk" and feed.warning is None
+    first, second = feed.entries
+    assert first.key == "tag:desk.example,2025:1"
+    assert first.title == "Пашинян и Алиев встретились"
+    assert first.published == "2025-07-02T08:00:00Z"  # normalised to UTC
+    assert "The long <b>content</b>" in first.content_html
+    assert "script" not in first.content_html  # sanitised by feedparser
+    assert second.guid is None
+    assert second.key == "https://desk.example/b?page=2"  # canonical link when there is no id
+
+
+def test_html_page_is_not_a_feed() -> None:
+    with pytest.raises(FeedParseError, match="not a feed: the server sent an HTML page"):
+        parse_feed(b"<!DOCTYPE html><html><body>hi</body></html>", url="https://x.example/")
+
+
+def test_empty_body_is_not_a_feed() -> None:
+    with pytest.raises(FeedParseError, match="not a feed"):
+        parse_feed(b"", url="https://x.example/feed")
+
+
+def test_declared_encoding_is_honoured() -> None:
+    body = '<?xml version="1.0" encoding="windows-1251"?><rss version="2.0"><channel><title>Т</title><item><title>Баку</title><link>https://x.example/1</link></item></channel></rss>'.encode(
+        "cp1251"
+    )
+    feed = parse_feed(
+        body, url="https://x.example/feed", headers={"content-type": "application/rss+xml"}
+    )
+    assert feed.entries[0].title == "Баку"
+
+
+@pytest.mark.parametrize("seed", SEED_IDS)
+def test_seed_pages_extract_with_body_whole(seed: str) -> None:
+    result = extract_page(seed_html(seed), url=f"https://example.org/{seed}.html")
+    text = " ".join(result.text.split())
+    body = seed_body(seed)
+    kept = [line for line in body if " ".join(line.split()) in text]
+    assert len(kept) >= 0.9 * len(body), f"{len(kept)} of {len(body)} body lines kept"
+    assert result.language == "en"
+    assert result.title
+
+
+def test_empty_and_textless_pages_raise_with_a_reason() -> None:
+    with pytest.raises(ExtractError, match="the page is empty"):
+        extract_page(b"  ")
+    with pytest.raises(ExtractError, match="no article text"):
+        extract_page(b"<html><body><script>var x = 1;</script></body></html>")
+
+
+def test_html_to_text_keeps_blocks_as_lines() -> None:
+    assert (
+        html_to_text("<p>One <b>two</b></p><ul><li>three</li><li>four</li></ul>")
+        == "One two\nthree\nfour"
+    )
+    assert html_to_text("plain   text") == "plain text"
+    assert html_to_text("") == ""
