@@ -120,6 +120,9 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
+            if "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
+                host = httpx.URL(url).host
+                raise FetchError(url, "connect", f"cannot connect: host {host} not found") from exc
             kind = (
                 "tls" if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) else "connect"
             )
