@@ -15,6 +15,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
 
+from .clean import Dropped, clean_body
 from .errors import ExtractError
 
 _LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", re.I)
@@ -29,10 +30,20 @@ class Extraction:
     site: str | None
     language: str | None
     text: str
+    dropped: tuple[Dropped, ...] = ()  # furniture removed by the cleaning stage, with reasons
+    fingerprints: tuple[str, ...] = ()  # of every block, for site-learned boilerplate
 
 
-def extract_page(html: bytes | str, *, url: str | None = None) -> Extraction:
-    """The article in ``html``; raise ExtractError (with the reason) when there is none."""
+def extract_page(
+    html: bytes | str,
+    *,
+    url: str | None = None,
+    clean: bool = True,
+    site_boilerplate: frozenset[str] = frozenset(),
+) -> Extraction:
+    """The article in ``html``, cleaned of page furniture; raise ExtractError (with the
+    reason) when there is none. ``site_boilerplate`` holds fingerprints of blocks this page's
+    site has shown on several other articles."""
     raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
     if not raw.strip():
         raise ExtractError("the page is empty")
@@ -49,13 +60,23 @@ def extract_page(html: bytes | str, *, url: str | None = None) -> Extraction:
     if not isinstance(document, Document) or not (document.text or "").strip():
         raise ExtractError("no article text found on the page")
     language = document.language or _page_language(raw)
+    text = (document.text or "").strip()
+    dropped: tuple[Dropped, ...] = ()
+    fingerprints: tuple[str, ...] = ()
+    if clean and document.body is not None:
+        cleaned = clean_body(document.body, site_boilerplate=site_boilerplate)
+        if cleaned.dropped:
+            text, dropped = cleaned.text, tuple(cleaned.dropped)
+        fingerprints = tuple(cleaned.fingerprints)
     return Extraction(
         title=document.title or None,
         author=document.author or None,
         published=document.date or None,
         site=document.sitename or document.hostname or None,
         language=language.lower() if language else None,
-        text=(document.text or "").strip(),
+        text=text,
+        dropped=dropped,
+        fingerprints=fingerprints,
     )
 
 

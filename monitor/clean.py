@@ -1,0 +1,239 @@
+"""Cleaning: removing page furniture that trafilatura lets through, block by block.
+
+The order, on trafilatura's XML body (so page structure and links are still visible):
+
+1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
+   its text, word count and words inside links.
+2. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
+   ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
+   it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
+   that carries several appeal/prompt cues at once.
+3. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
+   caller passes the fingerprints storage has counted often enough).
+4. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
+   stays; and cleaning that would leave no text is undone.
+
+Every dropped block is reported with its rule, category and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from copy import deepcopy
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lxml.etree import _Element, strip_tags
+from trafilatura.utils import sanitize
+from trafilatura.xml import xmltotxt
+
+BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
+MIN_FINGERPRINT_WORDS = 3
+_WORDS = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    reason: str
+    scope: str  # "block", "section" or "cues"
+    patterns: tuple[re.Pattern[str], ...]
+    max_words: int
+    min_cues: int = 1
+
+    def matches(self, block: Block) -> bool:
+        if block.words == 0 or block.words > self.max_words:
+            return False
+        if self.scope == "cues":
+            return sum(1 for p in self.patterns if p.search(block.text)) >= self.min_cues
+        return any(p.search(block.text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A block the cleaner removed, and why."""
+
+    rule: str
+    category: str
+    reason: str
+    text: str
+
+
+@dataclass
+class Block:
+    element: _Element
+    tag: str
+    text: str
+    words: int
+    link_words: int
+    dropped: Dropped | None = None
+
+    @property
+    def link_density(self) -> float:
+        return self.link_words / self.words if self.words else 0.0
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.text)
+
+
+@dataclass
+class Cleaned:
+    text: str
+    dropped: list[Dropped] = field(default_factory=list)
+    fingerprints: list[str] = field(default_factory=list)  # of every block, for site learning
+    guarded: bool = False  # cleaning would have emptied the article and was undone
+
+
+def fingerprint(text: str) -> str:
+    """A block's identity across pages: its words, case-folded, hashed."""
+    normal = " ".join(_WORDS.findall(text.casefold()))
+    return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def load_rules() -> tuple[Rule, ...]:
+    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
+    return tuple(_rule(item) for item in tomllib.loads(raw)["rules"])
+
+
+def _rule(item: dict[str, Any]) -> Rule:
+    return Rule(
+        id=item["id"],
+        category=item["category"],
+        reason=item["reason"],
+        scope=item["scope"],
+        patterns=tuple(re.compile(p, re.IGNORECASE) for p in item["patterns"]),
+        max_words=int(item.get("max_words", 50)),
+        min_cues=int(item.get("min_cues", 1)),
+    )
+
+
+def blocks_of(body: _Element) -> list[Block]:
+    blocks: list[Block] = []
+    for element in body.iter(*BLOCK_TAGS):
+        if any(parent.tag in BLOCK_TAGS for parent in element.iterancestors()):
+            continue  # nested inside a block already taken whole
+        text = _text(element)
+        if not text:
+            continue
+        link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
+        blocks.append(Block(element, element.tag, text, len(_WORDS.findall(text)), link_words))
+    return blocks
+
+
+def _text(element: _Element) -> str:
+    parts: list[str] = []
+    for node in element.iter():
+        if node.tag == "lb":
+            parts.append(" ")
+        if node.text:
+            parts.append(node.text)
+        if node is not element and node.tail:
+            parts.append(node.tail)
+    return " ".join("".join(parts).split())
+
+
+def clean_body(body: _Element, *, site_boilerplate: frozenset[str] = frozenset()) -> Cleaned:
+    """The article text of trafilatura's XML ``body`` with its furniture removed."""
+    tree = deepcopy(body)
+    blocks = blocks_of(tree)
+    fingerprints = [b.fingerprint for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
+    _apply_rules(blocks, load_rules())
+    _apply_site(blocks, site_boilerplate)
+    dropped = [b for b in blocks if b.dropped is not None]
+    if dropped and all(b.dropped is not None for b in blocks):
+        return Cleaned(_render(deepcopy(body)), [], fingerprints, guarded=True)
+    for block in dropped:
+        parent = block.element.getparent()
+        if parent is not None:
+            parent.remove(block.element)
+            if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
+                parent.getparent().remove(parent)
+    return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], fingerprints)
+
+
+def _render(tree: _Element) -> str:
+    """Plain text as trafilatura renders it without links (it would print links as Markdown)."""
+    strip_tags(tree, "ref")
+    for node in tree.iter():  # trafilatura keeps source whitespace around links; fold it
+        if node.text:
+            node.text = _SPACE.sub(" ", node.text)
+        if node.tail:
+            node.tail = _SPACE.sub(" ", node.tail)
+    return sanitize(str(xmltotxt(tree, include_formatting=False))) or ""
+
+
+def _drop(block: Block, rule: Rule) -> None:
+    if block.dropped is None:
+        block.dropped = Dropped(rule.id, rule.category, rule.reason, block.text)
+
+
+def _apply_rules(blocks: list[Block], rules: tuple[Rule, ...]) -> None:
+    total = sum(b.words for b in blocks)
+    seen = 0
+    for i, block in enumerate(blocks):
+        seen += block.words
+        if block.dropped is not None:
+            continue
+        rule = next((r for r in rules if r.matches(block)), None)
+        if rule is None:
+            continue
+        _drop(block, rule)
+        if rule.scope == "section":
+            in_tail = seen - block.words >= total - seen
+            _drop_section(blocks, i + 1, rule, in_tail=in_tail, rules=rules)
+
+
+def _drop_section(
+    blocks: list[Block], start: int, rule: Rule, *, in_tail: bool, rules: tuple[Rule, ...]
+) -> None:
+    """Drop what a section heading opens: teasers (links, headlines, meta lines, a headline's
+    standfirst), or, when the section opens the article's tail, everything up to a new content
+    section (a plain heading followed by prose)."""
+    previous: Block | None = None
+    for j in range(start, len(blocks)):
+        block = blocks[j]
+        if block.dropped is not None:
+            previous = block
+            continue
+        own = next((r for r in rules if r.matches(block)), None)
+        if own is None and block.tag == "head":
+            following = blocks[j + 1] if j + 1 < len(blocks) else None
+            if following is not None and following.words >= 30:
+                return  # the article goes on under a heading of its own
+        standfirst = previous is not None and _headline_like(previous) and previous.link_words == 0
+        if own is None and not (in_tail or _teaser_like(block) or standfirst):
+            return
+        _drop(block, own or rule)
+        if own is not None and own.scope == "section":
+            rule = own  # a new section (comments, then related articles) takes over
+        previous = block
+
+
+def _headline_like(block: Block) -> bool:
+    return 3 <= block.words <= 25 and not block.text.rstrip().endswith((".", "!", "?", "…", ":"))
+
+
+def _teaser_like(block: Block) -> bool:
+    """A link, a headline or a short line: what related-article lists are made of."""
+    if block.link_density >= 0.5:
+        return True
+    return block.words <= 20 and not block.text.rstrip().endswith((".", "!", "?", "…", ":"))
+
+
+def _apply_site(blocks: list[Block], boilerplate: frozenset[str]) -> None:
+    if not boilerplate:
+        return
+    rule = Rule(
+        "site-learned", "site", "recurs on several articles of this site", "block", (), 10**6
+    )
+    for block in blocks:
+        if block.words >= MIN_FINGERPRINT_WORDS and block.fingerprint in boilerplate:
+            _drop(block, rule)
