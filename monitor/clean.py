@@ -87,7 +87,7 @@ class Block:
 class Cleaned:
     text: str
     dropped: list[Dropped] = field(default_factory=list)
-    fingerprints: list[str] = field(default_factory=list)  # of every block, for site learning
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, text) to learn
     guarded: bool = False  # cleaning would have emptied the article and was undone
 
 
@@ -144,19 +144,19 @@ def clean_body(body: _Element, *, site_boilerplate: frozenset[str] = frozenset()
     """The article text of trafilatura's XML ``body`` with its furniture removed."""
     tree = deepcopy(body)
     blocks = blocks_of(tree)
-    fingerprints = [b.fingerprint for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
+    learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     _apply_rules(blocks, load_rules())
     _apply_site(blocks, site_boilerplate)
     dropped = [b for b in blocks if b.dropped is not None]
     if dropped and all(b.dropped is not None for b in blocks):
-        return Cleaned(_render(deepcopy(body)), [], fingerprints, guarded=True)
+        return Cleaned(_render(deepcopy(body)), [], learned, guarded=True)
     for block in dropped:
         parent = block.element.getparent()
         if parent is not None:
             parent.remove(block.element)
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 parent.getparent().remove(parent)
-    return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], fingerprints)
+    return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], learned)
 
 
 def _render(tree: _Element) -> str:

@@ -117,6 +117,11 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class CleanSettings:
+    learn_after: int = 3  # a block on this many articles of a site is that site's furniture
+
+
+@dataclass(frozen=True)
 class DaemonSettings:
     check_every: float = 30.0
     shutdown_grace: float = 5.0
@@ -133,6 +138,7 @@ class Settings:
     )
     digest: DigestSettings = field(default_factory=DigestSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
     source: Path | None = None  # the config file, or None for built-in defaults
 
     @property
@@ -257,6 +263,7 @@ def _settings(top: _Table, path: Path) -> Settings:
         channels=_channels(top.table("channels")),
         digest=_digest(top.table("digest")),
         daemon=_daemon(top.table("daemon")),
+        clean=_clean(top.table("clean")),
         source=path,
     )
     top.done()
@@ -303,8 +310,14 @@ def _channels(t: _Table) -> dict[str, ConsoleSettings | EmailSettings | SlackSet
         channels["email"] = _email(t.table("email"))
     if "slack" in t.data:
         s = t.table("slack")
+        url = (s.secret("webhook_url_env", required=True) or "").strip()
+        if not url.startswith("https://") and not url.startswith("http://"):
+            raise ConfigError(
+                f"{t.path}: channels.slack.webhook_url_env: the variable does not hold an "
+                "http(s) URL"
+            )
         channels["slack"] = SlackSettings(
-            webhook_url=s.secret("webhook_url_env", required=True) or "",
+            webhook_url=url,
             timeout=s.duration("timeout", 15.0),
         )
         s.done()
@@ -322,12 +335,15 @@ def _email(t: _Table) -> EmailSettings:
     recipients = t.strings("recipients")
     if not recipients:
         raise ConfigError(f"{t.path}: channels.email.recipients: at least one address needed")
+    username, password = t.string("username", None), t.secret("password_env", required=False)
+    if username and not password:
+        raise ConfigError(f"{t.path}: channels.email: username is set but password_env is not")
     result = EmailSettings(
         host=t.string("host"),
         port=t.number("port", 465 if security == "tls" else 587, minimum=1),
         security=security,
-        username=t.string("username", None),
-        password=t.secret("password_env", required=False),
+        username=username,
+        password=password,
         sender=t.string("sender"),
         recipients=recipients,
         timeout=t.duration("timeout", 30.0),
@@ -340,6 +356,12 @@ def _digest(t: _Table) -> DigestSettings:
     result = DigestSettings(
         schedule=t.string("schedule", "mon 07:00"), channels=t.strings("channels")
     )
+    t.done()
+    return result
+
+
+def _clean(t: _Table) -> CleanSettings:
+    result = CleanSettings(learn_after=t.number("learn_after", CleanSettings.learn_after))
     t.done()
     return result
 

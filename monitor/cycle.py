@@ -1,11 +1,13 @@
 """One poll cycle, reading like the flow in DESIGN.md:
 
     due feeds -> fetch feed (conditional GET) -> parse (only a changed body) -> new entries
-    -> fetch page -> extract -> store article, matches and outbox rows in ONE transaction
-    -> deliver the outbox
+    -> fetch page -> extract + clean -> match -> store article, matches and outbox rows in
+    ONE transaction -> deliver the outbox
 
-A feed's ETag/Last-Modified are saved only after all its new entries are stored, so a crash
-mid-feed makes the next poll see the whole feed again and pick up what was not stored.
+A feed's ETag/Last-Modified/content hash are saved only when all its new entries were dealt
+with, so a crash, a stop or a transient page failure makes the next poll see the whole feed
+again and pick up what was not stored. Every feed and every entry fails alone: an exception
+in one is recorded on it and the rest of the cycle goes on.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage import articles, clock, feeds, matches
+from storage import articles, boilerplate, clock, entries, feeds, matches
 from storage.articles import NewArticle
 from storage.feeds import Feed
 from storage.matches import NewMatch
+from storage.transaction import write_transaction
 from watchlists import Document, Match
 
 from .app import App
+from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError
-from .extract import extract_page, html_to_text
+from .extract import Extraction, extract_page, html_to_text
 from .fetch import Fetcher
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
@@ -33,6 +37,7 @@ from .urls import canonical_url, site_of
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 6 * 3600.0
+MAX_ENTRY_ATTEMPTS = 3  # polls an entry is retried before falling back or giving up
 
 
 @dataclass
@@ -46,6 +51,16 @@ class FeedOutcome:
     matches: int = 0
     error: str | None = None
     warning: str | None = None
+
+
+@dataclass
+class EntryOutcome:
+    """``stored`` (with its match count), ``known`` (stored meanwhile), ``deferred`` (retried
+    at the next poll) or ``given_up``, with the reason."""
+
+    status: str
+    matches: int = 0
+    reason: str | None = None
 
 
 @dataclass
@@ -68,6 +83,10 @@ class CycleReport:
 Progress = Callable[[FeedOutcome], None]
 
 
+class _Defer(Exception):
+    """This entry waits for the next poll (a page that failed for now)."""
+
+
 async def run_cycle(
     app: App,
     *,
@@ -81,14 +100,13 @@ async def run_cycle(
     if on_start:
         on_start(len(due))
     report = CycleReport()
-
     slots = asyncio.Semaphore(app.settings.fetch.concurrency)
 
     async def one(feed: Feed, fetcher: Fetcher) -> None:
         async with slots:
             if stop is not None and stop.is_set():
                 return
-            outcome = await refresh_feed(app, fetcher, feed, stop=stop)
+            outcome = await poll_feed(app, fetcher, feed, stop=stop)
         report.feeds.append(outcome)
         report.delivery.add(await app.relay.deliver_due())
         if on_feed:
@@ -100,10 +118,23 @@ async def run_cycle(
     return report
 
 
+async def poll_feed(
+    app: App, fetcher: Fetcher, feed: Feed, *, stop: asyncio.Event | None = None
+) -> FeedOutcome:
+    """``refresh_feed``, with anything unexpected recorded on the feed instead of raised."""
+    try:
+        return await refresh_feed(app, fetcher, feed, stop=stop)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("feed %s: unexpected error", feed.url)
+        reason = f"internal error: {type(exc).__name__}: {one_line(exc)}"[:500]
+        return _record_failure(app, feed, "internal", reason, None)
+
+
 async def refresh_feed(
     app: App, fetcher: Fetcher, feed: Feed, *, stop: asyncio.Event | None = None
 ) -> FeedOutcome:
-    interval = float(feed.interval_s or app.settings.fetch.interval)
     conditional = {}
     if feed.etag:
         conditional["If-None-Match"] = feed.etag
@@ -112,49 +143,62 @@ async def refresh_feed(
     try:
         response = await fetcher.get(feed.url, headers=conditional)
         if response.not_modified:
-            return _unchanged(app, feed, interval, feed.etag, feed.last_modified)
+            return _unchanged(app, feed, feed.etag, feed.last_modified)
         digest = hashlib.sha256(response.body).hexdigest()
         etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
         if digest == feed.content_hash:
-            return _unchanged(app, feed, interval, etag, modified)
-        parsed = parse_feed(response.body, url=feed.url, headers=response.headers)
-    except (FetchError, FeedParseError) as exc:
-        return _failed(app, feed, interval, exc)
-    outcome = FeedOutcome(feed.url, "new", warning=parsed.warning)
-    fresh = [entry for entry in parsed.entries if _is_new(app, feed, entry)]
+            return _unchanged(app, feed, etag, modified)
+        parsed = await asyncio.to_thread(
+            parse_feed, response.body, url=feed.url, headers=response.headers
+        )
+    except FetchError as exc:
+        return _record_failure(app, feed, exc.kind, exc.reason, exc.retry_after)
+    except FeedParseError as exc:
+        return _record_failure(app, feed, "parse", exc.reason, None)
+
+    fresh = _new_entries(app, feed, parsed.entries)
     results = await asyncio.gather(*(process_entry(app, fetcher, feed, e, stop) for e in fresh))
-    outcome.new_articles = sum(1 for stored in results if stored is not None)
-    outcome.matches = sum(stored or 0 for stored in results)
+    outcome = FeedOutcome(feed.url, "new")
+    outcome.new_articles = sum(1 for r in results if r.status == "stored")
+    outcome.matches = sum(r.matches for r in results)
     if stop is not None and stop.is_set():
-        # Interrupted: keep the old validators so the next poll sees the whole feed again.
-        outcome.status = "interrupted"
+        outcome.status = "interrupted"  # keep the old validators: the feed is read again
         return outcome
+    problems = [r.reason for r in results if r.status in ("deferred", "given_up") and r.reason]
+    warning = "; ".join(filter(None, [parsed.warning, *problems[:3]])) or None
+    if len(problems) > 3:
+        warning = f"{warning}; and {len(problems) - 3} more"
+    deferred = any(r.status == "deferred" for r in results)
     if outcome.new_articles == 0:
         outcome.status = "unchanged"
+    outcome.warning = warning
     feeds.record_success(
         app.db,
         feed.id,
         status=outcome.status,
-        next_check_at=clock.iso_now(interval),
-        etag=etag,
-        last_modified=modified,
-        content_hash=digest,
+        next_check_at=clock.iso_now(_interval(app, feed)),
+        # Entries waiting for a retry: keep the old validators so the feed is read again.
+        etag=feed.etag if deferred else etag,
+        last_modified=feed.last_modified if deferred else modified,
+        content_hash=feed.content_hash if deferred else digest,
         title=parsed.title,
-        warning=parsed.warning,
+        warning=warning,
     )
-    if parsed.warning:
-        log.warning("%s: %s", feed.url, parsed.warning)
+    if warning:
+        log.warning("%s: %s", feed.url, warning)
     return outcome
 
 
-def _unchanged(
-    app: App, feed: Feed, interval: float, etag: str | None, modified: str | None
-) -> FeedOutcome:
+def _interval(app: App, feed: Feed) -> float:
+    return float(feed.interval_s or app.settings.fetch.interval)
+
+
+def _unchanged(app: App, feed: Feed, etag: str | None, modified: str | None) -> FeedOutcome:
     feeds.record_success(
         app.db,
         feed.id,
         status="unchanged",
-        next_check_at=clock.iso_now(interval),
+        next_check_at=clock.iso_now(_interval(app, feed)),
         etag=etag,
         last_modified=modified,
         content_hash=feed.content_hash,
@@ -162,13 +206,12 @@ def _unchanged(
     return FeedOutcome(feed.url, "unchanged")
 
 
-def _failed(app: App, feed: Feed, interval: float, exc: FetchError | FeedParseError) -> FeedOutcome:
-    kind = exc.kind if isinstance(exc, FetchError) else "parse"
-    reason = exc.reason
-    delay = min(MAX_BACKOFF, interval * 2 ** min(feed.error_count, 10))
-    retry_after = getattr(exc, "retry_after", None)
+def _record_failure(
+    app: App, feed: Feed, kind: str, reason: str, retry_after: float | None
+) -> FeedOutcome:
+    delay = min(MAX_BACKOFF, _interval(app, feed) * 2 ** min(feed.error_count, 10))
     if retry_after:
-        delay = max(delay, float(retry_after))
+        delay = max(delay, retry_after)
     feeds.record_failure(
         app.db, feed.id, kind=kind, message=reason, next_check_at=clock.iso_now(delay)
     )
@@ -176,35 +219,68 @@ def _failed(app: App, feed: Feed, interval: float, exc: FetchError | FeedParseEr
     return FeedOutcome(feed.url, "failed", error=f"{feed.url}: {reason}")
 
 
-def _is_new(app: App, feed: Feed, entry: Entry) -> bool:
-    key = entry.key
-    if key is None:
-        return False
-    canonical = canonical_url(entry.link) if entry.link else None
-    return articles.known_entry(app.db, feed.id, key, canonical) is None
+def _new_entries(app: App, feed: Feed, parsed: list[Entry]) -> list[Entry]:
+    """Entries not stored yet (nor given up), each key once."""
+    fresh: dict[str, Entry] = {}
+    for entry in parsed:
+        key = entry.key
+        if key in fresh or entries.given_up(app.db, feed.id, key):
+            continue
+        links = (canonical_url(entry.link),) if entry.link else ()
+        if articles.known_entry(app.db, feed.id, key, links) is None:
+            fresh[key] = entry
+    return list(fresh.values())
 
 
 async def process_entry(
     app: App, fetcher: Fetcher, feed: Feed, entry: Entry, stop: asyncio.Event | None = None
-) -> int | None:
-    """Fetch, extract, match and store one new entry; return how many watchlists matched
-    (None when it was not stored: stopping, or stored meanwhile)."""
+) -> EntryOutcome:
+    """Fetch, extract, match and store one new entry; it fails alone."""
     if stop is not None and stop.is_set():
-        return None
-    article = await build_article(app, fetcher, feed, entry)
-    found = app.matcher.match(Document(title=article.title, text=article.text))
-    return store_article(app, article, found)
+        return EntryOutcome("deferred", reason="stopping")
+    try:
+        article, extraction = await build_article(app, fetcher, feed, entry)
+        document = Document(title=article.title, text=article.text)
+        found = await asyncio.to_thread(app.matcher.match, document)
+        return store_article(app, article, found, extraction)
+    except asyncio.CancelledError:
+        raise
+    except _Defer as exc:
+        return EntryOutcome("deferred", reason=str(exc))
+    except Exception as exc:
+        log.exception("entry %s of %s: unexpected error", entry.key, feed.url)
+        return _entry_failed(app, feed, entry, f"{type(exc).__name__}: {one_line(exc)}")
 
 
-async def build_article(app: App, fetcher: Fetcher, feed: Feed, entry: Entry) -> NewArticle:
+def _entry_failed(app: App, feed: Feed, entry: Entry, error: str) -> EntryOutcome:
+    tried = entries.attempts(app.db, feed.id, entry.key) + 1
+    give_up = tried >= MAX_ENTRY_ATTEMPTS
+    entries.record_attempt(app.db, feed.id, entry.key, error=error, give_up=give_up)
+    status = "given_up" if give_up else "deferred"
+    verb = "given up after" if give_up else "will be retried; attempt"
+    return EntryOutcome(status, reason=f"entry {entry.key}: {error} ({verb} {tried})")
+
+
+async def build_article(
+    app: App, fetcher: Fetcher, feed: Feed, entry: Entry
+) -> tuple[NewArticle, Extraction | None]:
     status, reason, page_url = "extracted", None, entry.link
     extraction = None
     if entry.link and app.settings.fetch.fetch_pages:
         try:
             page = await fetcher.get(entry.link)
             page_url = page.url
-            extraction = await asyncio.to_thread(extract_page, page.body, url=page.url)
+            known = boilerplate.known(
+                app.db, site_of(page.url), min_articles=app.settings.clean.learn_after
+            )
+            extraction = await asyncio.to_thread(
+                extract_page, page.body, url=page.url, site_boilerplate=known
+            )
         except FetchError as exc:
+            tried = entries.attempts(app.db, feed.id, entry.key) + 1
+            if exc.transient and tried < MAX_ENTRY_ATTEMPTS:
+                entries.record_attempt(app.db, feed.id, entry.key, error=exc.reason)
+                raise _Defer(f"page {entry.link}: {exc.reason} (will be retried)") from exc
             reason = f"page not fetched: {exc.reason}"
         except ExtractError as exc:
             reason = f"page yielded no text: {exc}"
@@ -218,9 +294,9 @@ async def build_article(app: App, fetcher: Fetcher, feed: Feed, entry: Entry) ->
         text = html_to_text(entry.content_html)
         status = "feed_content" if text else "failed"
         reason = f"{reason}; used the feed's own content" if text else f"{reason}; no text at all"
-    return NewArticle(
+    article = NewArticle(
         feed_id=feed.id,
-        entry_key=entry.key or "",
+        entry_key=entry.key,
         guid=entry.guid,
         url=entry.link,
         canonical_url=canonical_url(page_url) if page_url else None,
@@ -234,15 +310,30 @@ async def build_article(app: App, fetcher: Fetcher, feed: Feed, entry: Entry) ->
         extraction_status=status,
         extraction_reason=reason,
     )
+    return article, extraction
 
 
-def store_article(app: App, article: NewArticle, found: list[Match]) -> int | None:
-    """The article, its matches and their outbox rows in one transaction."""
+def store_article(
+    app: App, article: NewArticle, found: list[Match], extraction: Extraction | None = None
+) -> EntryOutcome:
+    """The article, its matches, their outbox rows and the site's block counts in one
+    transaction; an article already stored under another URL or feed is not stored again."""
     configured = tuple(app.settings.channels)
-    with app.db.atomic():
-        if articles.known_entry(app.db, article.feed_id or 0, article.entry_key, None) is not None:
-            return None  # stored meanwhile (the same entry twice in one feed)
+    links = tuple(
+        dict.fromkeys(
+            u
+            for u in (article.canonical_url, canonical_url(article.url) if article.url else None)
+            if u
+        )
+    )
+    with write_transaction(app.db):
+        if articles.known_entry(app.db, article.feed_id or 0, article.entry_key, links):
+            return EntryOutcome("known")
         article_id = articles.insert_article(app.db, article)
+        if article.feed_id is not None:
+            entries.clear(app.db, article.feed_id, article.entry_key)
+        if extraction is not None and extraction.blocks:
+            boilerplate.record(app.db, article.site, extraction.blocks)
         for match in found:
             # A watchlist naming only channels that are not configured still alerts somewhere.
             routed = tuple(c for c in match.channels if c in configured) or configured
@@ -255,7 +346,7 @@ def store_article(app: App, article: NewArticle, found: list[Match]) -> int | No
                 NewMatch(match.watchlist, match.severity, match.score, match.explanation(), routed),
                 payload,
             )
-    return len(found)
+    return EntryOutcome("stored", matches=len(found))
 
 
 def alert_payload(article: NewArticle, article_id: int, match: Match) -> dict[str, object]:

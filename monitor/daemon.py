@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,35 +30,50 @@ class Daemon:
     def __init__(self, app: App) -> None:
         self.app = app
         self.stop = asyncio.Event()
-        self.current: asyncio.Task[None] | None = None
+        self.running: set[asyncio.Task[None]] = set()
 
     async def poll(self) -> None:
         if self.stop.is_set():
             return
-        self.current = asyncio.current_task()
-        try:
-            report = await run_cycle(self.app, stop=self.stop)
-            if report.feeds or report.delivery.sent:
-                log.info(
-                    "cycle: %d feeds fetched, %d unchanged, %d failed; %d new articles, "
-                    "%d matches; %d alerts sent",
-                    report.count("new"),
-                    report.count("unchanged"),
-                    report.count("failed"),
-                    report.new_articles,
-                    report.matches,
-                    report.delivery.sent,
-                )
-        except Exception:  # the daemon must outlive any one cycle
-            log.exception("poll cycle failed; the next one runs as scheduled")
-        finally:
-            self.current = None
+        with self._tracked():
+            try:
+                report = await run_cycle(self.app, stop=self.stop)
+                if report.feeds or report.delivery.sent:
+                    log.info(
+                        "cycle: %d feeds fetched, %d unchanged, %d failed; %d new articles, "
+                        "%d matches; %d alerts sent",
+                        report.count("new"),
+                        report.count("unchanged"),
+                        report.count("failed"),
+                        report.new_articles,
+                        report.matches,
+                        report.delivery.sent,
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the daemon must outlive any one cycle
+                log.exception("poll cycle failed; the next one runs as scheduled")
 
     async def deliver(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._tracked():
+            try:
+                await self.app.relay.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("alert delivery failed; the next pass runs as scheduled")
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running.add(task)
         try:
-            await self.app.relay.deliver_due()
-        except Exception:
-            log.exception("alert delivery failed; the next pass runs as scheduled")
+            yield
+        finally:
+            self.running.discard(task)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -73,13 +89,14 @@ class Daemon:
             },
         )
         now = datetime.now().astimezone()
+        relay_every = max(5.0, every / 2)
         scheduler.add_job(self.poll, "interval", seconds=every, id="poll", next_run_time=now)
         scheduler.add_job(
             self.deliver,
             "interval",
-            seconds=max(5.0, every / 2),
+            seconds=relay_every,
             id="deliver",
-            next_run_time=now + timedelta(seconds=max(5.0, every / 2)),
+            next_run_time=now + timedelta(seconds=relay_every),
         )
         scheduler.start()
         log.info(
@@ -91,8 +108,11 @@ class Daemon:
         try:
             await self.stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            # Pause first: shutting APScheduler's executor down cancels running jobs at once,
+            # which would leave no grace to the work in flight.
+            scheduler.pause()
             await self._finish_in_flight()
+            scheduler.shutdown(wait=False)
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("daemon stopped")
@@ -102,16 +122,16 @@ class Daemon:
         self.stop.set()
 
     async def _finish_in_flight(self) -> None:
-        task = self.current
-        if task is None or task.done():
+        tasks = {task for task in self.running if not task.done()}
+        if not tasks:
             return
         grace = self.app.settings.daemon.shutdown_grace
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:
-            log.info("cycle still running after %gs; leaving the rest for the next start", grace)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        if pending:
+            log.info("work still running after %gs; leaving the rest for the next start", grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=2)
 
 
 def run_daemon(app: App) -> None:

@@ -39,12 +39,26 @@ class FetchError(MonitorError):
     """``kind`` is one of: timeout, connect, tls, http_4xx, http_5xx, http_429, too_large,
     redirects, unsafe, protocol."""
 
-    def __init__(self, url: str, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{url}: {message}")
         self.url = url
         self.kind = kind
         self.reason = message
         self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later (as opposed to a 404, an unsafe URL, a body too large)."""
+        return self.kind in ("timeout", "connect", "tls", "http_429", "http_5xx", "protocol")
 
 
 class UnsafeURL(FetchError):

@@ -8,6 +8,7 @@ falls back to the feed's own content (``html_to_text``) and stores the reason.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import lxml.html
@@ -31,7 +32,7 @@ class Extraction:
     language: str | None
     text: str
     dropped: tuple[Dropped, ...] = ()  # furniture removed by the cleaning stage, with reasons
-    fingerprints: tuple[str, ...] = ()  # of every block, for site-learned boilerplate
+    blocks: tuple[tuple[str, str], ...] = ()  # (fingerprint, text): for site-learned boilerplate
 
 
 def extract_page(
@@ -60,14 +61,14 @@ def extract_page(
     if not isinstance(document, Document) or not (document.text or "").strip():
         raise ExtractError("no article text found on the page")
     language = document.language or _page_language(raw)
-    text = (document.text or "").strip()
+    text = unicodedata.normalize("NFC", (document.text or "").strip())
     dropped: tuple[Dropped, ...] = ()
-    fingerprints: tuple[str, ...] = ()
+    blocks: tuple[tuple[str, str], ...] = ()
     if clean and document.body is not None:
         cleaned = clean_body(document.body, site_boilerplate=site_boilerplate)
         if cleaned.dropped:
-            text, dropped = cleaned.text, tuple(cleaned.dropped)
-        fingerprints = tuple(cleaned.fingerprints)
+            text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
+        blocks = tuple(cleaned.blocks)
     return Extraction(
         title=document.title or None,
         author=document.author or None,
@@ -76,7 +77,7 @@ def extract_page(
         language=language.lower() if language else None,
         text=text,
         dropped=dropped,
-        fingerprints=fingerprints,
+        blocks=blocks,
     )
 
 

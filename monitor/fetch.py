@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,7 @@ from .errors import FetchError
 from .urls import check_url
 
 REDIRECTS = {301, 302, 303, 307, 308}
+MAX_RETRY_AFTER = 7 * 86400.0  # a longer wait is a broken or hostile header
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,14 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
         moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - clock.now()).total_seconds())
+    return min(MAX_RETRY_AFTER, max(0.0, (moment - clock.now()).total_seconds()))
 
 
 class Fetcher:
@@ -131,20 +133,55 @@ class Fetcher:
             raise FetchError(url, "protocol", f"{type(exc).__name__}: {exc}") from exc
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        """The body, decompressed here chunk by chunk with a bound on each step, so a
+        compression bomb stops at the cap without ever being inflated in memory."""
         cap = self.settings.max_bytes
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+            raise FetchError(url, "protocol", f"unsupported Content-Encoding {encoding!r}")
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cap:
+        if encoding in ("identity", "") and declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(
                 url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap"
             )
+        inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
-            chunks.append(chunk)
+        try:
+            async for raw in response.aiter_raw():
+                data = inflater.feed(raw, cap - size + 1) if inflater else raw
+                size += len(data)
+                if size > cap:
+                    raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
+                chunks.append(data)
+        except zlib.error as exc:
+            raise FetchError(url, "protocol", f"corrupt {encoding} body: {exc}") from exc
         return b"".join(chunks)
+
+
+class _Inflater:
+    """gzip/deflate decoding that never produces more than asked for at once."""
+
+    def __init__(self, encoding: str) -> None:
+        wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
+        self.encoding = encoding
+        self.inflater = zlib.decompressobj(wbits)
+        self.raw_deflate = encoding == "deflate"
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        try:
+            out = self.inflater.decompress(data, limit)
+        except zlib.error:
+            if not self.raw_deflate:
+                raise
+            # Some servers send raw deflate without the zlib header.
+            self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            self.raw_deflate = False
+            out = self.inflater.decompress(data, limit)
+        # Output past the limit means the body is over the cap anyway: report one byte more.
+        if self.inflater.unconsumed_tail:
+            return out + b"\0"
+        return out
 
 
 def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
@@ -154,6 +191,10 @@ def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
         kind = "http_5xx"
     else:
         kind = "http_4xx"
-    error = FetchError(url, kind, f"HTTP {status}", status=status)
-    error.retry_after = retry_after_seconds(headers.get("retry-after"))  # type: ignore[attr-defined]
-    return error
+    return FetchError(
+        url,
+        kind,
+        f"HTTP {status}",
+        status=status,
+        retry_after=retry_after_seconds(headers.get("retry-after")),
+    )

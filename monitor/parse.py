@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,11 +27,17 @@ class Entry:
     content_html: str  # the fullest content the feed carries (content, else summary)
 
     @property
-    def key(self) -> str | None:
-        """What makes this entry new: its GUID, else its canonical link."""
+    def key(self) -> str:
+        """What makes this entry new: its GUID, else its canonical link, else a hash of its
+        title, date and content (some feeds carry neither id nor link)."""
         if self.guid:
             return self.guid
-        return canonical_url(self.link) if self.link else None
+        if self.link:
+            return canonical_url(self.link)
+        digest = hashlib.sha256(
+            "\n".join((self.title, self.published or "", self.content_html)).encode("utf-8")
+        )
+        return f"sha256:{digest.hexdigest()[:32]}"
 
 
 @dataclass(frozen=True)

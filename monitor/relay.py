@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_DELAY = 30.0
 MAX_DELAY = 3600.0
+MAX_RETRY_AFTER = 86400.0
+LEASE = 300.0  # a row being sent is hidden this long from other senders (other processes)
 
 
 @dataclass
@@ -42,7 +44,7 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next attempt: exponential with jitter, at least Retry-After."""
     delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
     delay *= random.uniform(0.8, 1.2)
-    return float(max(delay, retry_after or 0.0))
+    return float(min(MAX_RETRY_AFTER, max(delay, retry_after or 0.0)))
 
 
 class Relay:
@@ -57,7 +59,8 @@ class Relay:
         report = DeliveryReport()
         async with self.lock:
             for row in outbox.due_rows(self.db):
-                await self._deliver(row, report)
+                if outbox.claim(self.db, row.id, lease_seconds=LEASE):
+                    await self._deliver(row, report)
         return report
 
     async def _deliver(self, row: OutboxRow, report: DeliveryReport) -> None:
@@ -71,17 +74,28 @@ class Relay:
             return
         try:
             await channel.send(row)
-        except DeliveryError as exc:
-            attempts = row.attempts + 1
-            if exc.permanent or attempts >= MAX_ATTEMPTS:
-                outbox.mark_failed(self.db, row.id, error=str(exc), retry_in=None)
-                report.dead += 1
-                log.error("alert %s dead-lettered: %s", row.id, exc)
-            else:
-                delay = backoff(attempts, exc.retry_after)
-                outbox.mark_failed(self.db, row.id, error=str(exc), retry_in=delay)
-                report.retrying += 1
-                log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, exc)
+        except asyncio.CancelledError:
+            raise  # the row stays claimed until its lease ends, then is sent again
+        except Exception as exc:
+            error = exc if isinstance(exc, DeliveryError) else None
+            if error is None:
+                # A bug or an odd failure in one channel must not block the queue; the type
+                # name only, as the message of a library error may hold a secret URL.
+                log.exception("alert %s: channel %s failed unexpectedly", row.id, row.channel)
+                error = DeliveryError(row.channel, f"unexpected {type(exc).__name__}")
+            self._failed(row, error, report)
             return
         outbox.mark_sent(self.db, row.id)
         report.sent += 1
+
+    def _failed(self, row: OutboxRow, error: DeliveryError, report: DeliveryReport) -> None:
+        attempts = row.attempts + 1
+        if error.permanent or attempts >= MAX_ATTEMPTS:
+            outbox.mark_failed(self.db, row.id, error=str(error), retry_in=None)
+            report.dead += 1
+            log.error("alert %s dead-lettered: %s", row.id, error)
+        else:
+            delay = backoff(attempts, error.retry_after)
+            outbox.mark_failed(self.db, row.id, error=str(error), retry_in=delay)
+            report.retrying += 1
+            log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)

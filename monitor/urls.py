@@ -70,22 +70,26 @@ def is_public_address(address: str) -> bool:
 
 async def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host resolves to a non-public address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise UnsafeURL(url, f"not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeURL(
             url, f"scheme {parts.scheme or '(none)'!r} is not allowed (http/https only)"
         )
-    host = parts.hostname
     if not host:
         raise UnsafeURL(url, "URL has no host")
     if allow_private:
         return
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+            host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
         )
-    except socket.gaierror:
-        return  # the request itself will fail with a clear "cannot resolve" error
+    except (socket.gaierror, UnicodeError):
+        return  # the request itself fails with a clear "host not found" or "invalid URL"
     for info in infos:
         address = str(info[4][0])
         if not is_public_address(address):

@@ -32,16 +32,18 @@ class NewArticle:
 
 
 def known_entry(
-    db: Database, feed_id: int, entry_key: str, canonical_url: str | None
+    db: Database, feed_id: int, entry_key: str, canonical_urls: list[str] | tuple[str, ...] = ()
 ) -> int | None:
-    """The id of an article already stored for this entry (same key in this feed, or same
-    canonical URL from any feed), else None."""
+    """The id of an article already stored for this entry (same key in this feed, or one of
+    the canonical URLs from any feed), else None."""
     row = db.execute(
         "SELECT id FROM articles WHERE feed_id = ? AND entry_key = ?", [feed_id, entry_key]
     ).fetchone()
-    if row is None and canonical_url:
+    for url in canonical_urls:
+        if row is not None:
+            break
         row = db.execute(
-            "SELECT id FROM articles WHERE canonical_url = ? LIMIT 1", [canonical_url]
+            "SELECT id FROM articles WHERE canonical_url = ? LIMIT 1", [url]
         ).fetchone()
     return int(row[0]) if row else None
 

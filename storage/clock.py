@@ -21,5 +21,9 @@ def parse(text: str) -> datetime:
     return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
 
 
+MAX_OFFSET = 366 * 86400.0  # a year: anything further is a hostile or broken value
+
+
 def iso_now(offset_seconds: float = 0.0) -> str:
-    return iso(now() + timedelta(seconds=offset_seconds))
+    offset = max(-MAX_OFFSET, min(MAX_OFFSET, offset_seconds))
+    return iso(now() + timedelta(seconds=offset))

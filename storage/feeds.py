@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from . import clock
 from .errors import NotFound
+from .transaction import write_transaction
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def add_feed(
     existing = find_feed(db, url)
     if existing is not None:
         return existing, False
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO feeds (url, source, interval_s, added_at, next_check_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -76,7 +77,7 @@ def list_feeds(db: Database) -> list[Feed]:
 def remove_feed(db: Database, url_or_id: str | int) -> Feed:
     """Remove a feed; its stored articles stay (their feed becomes unknown)."""
     feed = get_feed(db, url_or_id)
-    with db.atomic():
+    with write_transaction(db):
         db.execute("DELETE FROM feeds WHERE id = ?", [feed.id])
     return feed
 
@@ -108,7 +109,7 @@ def record_success(
 ) -> None:
     """A poll that worked (``status`` is ``new`` or ``unchanged``); a warning may remain."""
     now = clock.iso_now()
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE feeds SET last_status = ?, last_checked_at = ?, last_success_at = ?, "
             "next_check_at = ?, etag = ?, last_modified = ?, content_hash = ?, "
@@ -133,7 +134,7 @@ def record_success(
 def record_failure(
     db: Database, feed_id: int, *, kind: str, message: str, next_check_at: str
 ) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE feeds SET last_status = 'error', last_checked_at = ?, next_check_at = ?, "
             "error_count = error_count + 1, last_error = ?, last_error_kind = ? WHERE id = ?",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from .transaction import write_transaction
+
 
 def get(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
@@ -11,7 +13,7 @@ def get(db: Database, key: str) -> str | None:
 
 
 def put(db: Database, key: str, value: str) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 from .errors import SchemaTooNew
+from .transaction import write_transaction
 
 V1_STATEMENTS = [
     """
@@ -121,7 +122,40 @@ def _v1(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+V2_STATEMENTS = [
+    # Site-learned boilerplate: how many articles of a site carried each block fingerprint.
+    """
+    CREATE TABLE boilerplate (
+        site TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        articles INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        sample TEXT NOT NULL,
+        PRIMARY KEY (site, fingerprint)
+    )
+    """,
+    # Entries whose processing failed and is retried at later polls, or was given up.
+    """
+    CREATE TABLE entry_attempts (
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        entry_key TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        gave_up INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (feed_id, entry_key)
+    )
+    """,
+]
+
+
+def _v2(db: Database) -> None:
+    for statement in V2_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)
 
 
@@ -138,7 +172,9 @@ def migrate(db: Database, *, path: str) -> int:
             f"understands ({LATEST})"
         )
     for version in range(current + 1, LATEST + 1):
-        with db.atomic():
+        with write_transaction(db):
+            if schema_version(db) >= version:
+                continue  # another process migrated meanwhile
             MIGRATIONS[version - 1](db)
             db.execute(f"PRAGMA user_version = {version}")
     return LATEST - current

@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from . import clock
+from .transaction import write_transaction
 
 STATUSES = ("pending", "sent", "dead")
 
@@ -55,8 +56,21 @@ def due_rows(db: Database, *, limit: int = 500) -> list[OutboxRow]:
     return [OutboxRow.from_row(row) for row in rows]
 
 
+def claim(db: Database, row_id: int, *, lease_seconds: float) -> bool:
+    """Take a due row for sending by moving its next attempt past a lease; False when another
+    process took it first. A sender that dies leaves the row due again after the lease."""
+    now = clock.iso_now()
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' "
+            "AND next_attempt_at <= ?",
+            [clock.iso_now(lease_seconds), row_id, now],
+        )
+    return cursor.rowcount == 1
+
+
 def mark_sent(db: Database, row_id: int) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
             "last_error = NULL WHERE id = ?",
@@ -66,7 +80,7 @@ def mark_sent(db: Database, row_id: int) -> None:
 
 def mark_failed(db: Database, row_id: int, *, error: str, retry_in: float | None) -> None:
     """A failed attempt: retry after ``retry_in`` seconds, or dead-letter when None."""
-    with db.atomic():
+    with write_transaction(db):
         if retry_in is None:
             db.execute(
                 "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? "
@@ -93,9 +107,10 @@ def list_rows(db: Database, *, status: str | None = None, limit: int = 50) -> li
 
 def requeue(db: Database, *, status: str = "dead") -> int:
     """Put dead (or all failed pending) rows back in the queue now; return how many."""
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE status = ?",
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
+            "WHERE status = ?",
             [clock.iso_now(), status],
         )
     return cursor.rowcount

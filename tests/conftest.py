@@ -112,7 +112,12 @@ def site(httpserver: HTTPServer) -> FeedSite:
 
 
 def write_config(
-    tmp_path: Path, feeds: list[str], *, extra: str = "", watchlists: Path | None = None
+    tmp_path: Path,
+    feeds: list[str],
+    *,
+    extra: str = "",
+    watchlists: Path | None = None,
+    grace: str = "2s",
 ) -> Path:
     lines = [
         'database = "monitor.db"',
@@ -122,7 +127,7 @@ def write_config(
         'timeout = "5s"',
         "[daemon]",
         'check_every = "1s"',
-        'shutdown_grace = "2s"',
+        f'shutdown_grace = "{grace}"',
         "[channels.console]",
         extra,
     ]

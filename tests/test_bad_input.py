@@ -45,8 +45,9 @@ def test_broken_feeds_each_fail_alone(site: FeedSite, config_for, tmp_path: Path
 
     result = monitor("fetch", config=config)
     assert result.returncode == 0, result.stderr
-    # The good feed went through whole; the broken feed's one recovered item is stored too.
-    assert "articles: 2 new; matches: 1" in result.stdout
+    # The good feed went through whole; the broken feed's one recovered item links to a page
+    # that cannot be reached now: it waits for a later poll rather than being stored half-done.
+    assert "articles: 1 new; matches: 1" in result.stdout
     assert "russia-azerbaijan-rift:" in result.stdout
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 4, result.stderr
@@ -58,6 +59,7 @@ def test_broken_feeds_each_fail_alone(site: FeedSite, config_for, tmp_path: Path
     # Malformed XML that still yields an item is read, with a visible warning.
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert any(bad["broken"] in line and "malformed feed" in line for line in warnings)
+    assert any(bad["broken"] in line and "(will be retried)" in line for line in warnings)
 
     db = Database(tmp_path / "monitor.db")
     by_url = {row["url"]: row for row in db["feeds"].rows}
@@ -70,9 +72,19 @@ def test_broken_feeds_each_fail_alone(site: FeedSite, config_for, tmp_path: Path
         assert row["next_check_at"] > row["last_checked_at"]
     assert by_url[site.feed_url]["error_count"] == 0
     assert by_url[bad["broken"]]["last_error_kind"] == "warning"
+    assert by_url[bad["broken"]]["content_hash"] is None  # read whole again next time
+    assert db["articles"].count == 1
+    db.close()
+
+    # After a few polls the unreachable page is given up on: the entry is stored from what
+    # the feed itself says, with the reason.
+    for _ in range(2):
+        monitor("fetch", "--all", config=config)
+    db = Database(tmp_path / "monitor.db")
     half = next(db["articles"].rows_where("title = ?", ["Half an item"]))
     assert half["extraction_status"] == "failed"
     assert half["extraction_reason"].startswith("page not fetched: cannot connect")
+    assert db["entry_attempts"].count == 0
 
 
 def test_unparseable_config_is_one_line_exit_2(tmp_path: Path) -> None:

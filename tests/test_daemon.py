@@ -127,3 +127,23 @@ def test_sigint_mid_cycle_loses_nothing_and_restart_completes(
     db = Database(tmp_path / "monitor.db")
     assert db["articles"].count == len(SEED_IDS)
     assert [row["status"] for row in db["outbox"].rows] == ["sent"] * len(SEED_IDS)
+
+
+def test_sigterm_gives_the_cycle_in_flight_its_grace(
+    site: FeedSite, config_for, tmp_path: Path
+) -> None:
+    site.page_delay = 0.8  # the test server answers one request at a time: 4 s in all
+    site.serve_seeds()
+    daemon = Daemon(config_for([site.feed_url], grace="15s"))
+    deadline = time.monotonic() + 30
+    while not any("/news/" in str(entry[0].path) for entry in site.server.log):
+        assert time.monotonic() < deadline, "the daemon never fetched a page"
+        time.sleep(0.05)
+    code, elapsed, stderr = daemon.stop()
+    assert code == 0, stderr
+    assert elapsed < 15
+    assert "Traceback" not in stderr
+    # The cycle was allowed to finish: everything stored and alerted before the exit.
+    db = Database(tmp_path / "monitor.db")
+    assert db["articles"].count == len(SEED_IDS)
+    assert daemon.alerts() == len(SEED_IDS)

@@ -138,6 +138,6 @@ def test_known_entry_by_key_or_canonical_url(tmp_path: Path) -> None:
     other, _ = feeds.add_feed(db, "https://example.org/other.xml")
     with db.atomic():
         stored = articles.insert_article(db, article("k1", feed_id=feed.id))
-    assert articles.known_entry(db, feed.id, "k1", None) == stored
-    assert articles.known_entry(db, other.id, "k1", None) is None
-    assert articles.known_entry(db, other.id, "new-guid", "https://example.org/k1") == stored
+    assert articles.known_entry(db, feed.id, "k1") == stored
+    assert articles.known_entry(db, other.id, "k1") is None
+    assert articles.known_entry(db, other.id, "new-guid", ["https://example.org/k1"]) == stored

@@ -1,0 +1,390 @@
+"""Article-extraction benchmark: news-monitor's extractor side by side with bare trafilatura.
+
+What it measures, on each public benchmark set (scrapinghub: 181 pages, wcxb-dev-articles:
+711 pages; each page is ``html/ID.html.gz`` with its hand-checked ``truth/ID.json``):
+
+- "trafilatura": ``trafilatura.extract(html, url=truth_url, include_comments=False)``, the
+  peer (None counts as empty text);
+- "news-monitor": ``monitor.extract.extract_page(html, url=truth_url).text``, the project's
+  public entry point, so that anything the pipeline adds (cleaning) is measured
+  (ExtractError counts as empty text).
+
+Each tool's text goes to ``OUT/SET/TOOL/ID.txt`` and is scored by the set's own scorer
+(``score.py --json`` in the bench folder, run as a subprocess): precision, recall and f1 of
+4-word shingles averaged over pages, and leaked boilerplate snippets (the truth's "without"
+list; WCXB only). Each call is timed with ``time.perf_counter`` (the two tools alternate which
+goes first from page to page, after a few untimed warm-up calls); the table gives the mean
+ms/page and, per set, news-monitor's time overhead over trafilatura.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/extraction.py [--sets ...] [--limit N] [--out DIR]
+        [--bench-dir DIR] [--leaks] [--json]
+
+The bench folder defaults to ``<repo>/../shared/bench/extraction`` (override with
+``--bench-dir`` or the environment variable ``NEWS_MONITOR_BENCH_DIR``); outputs default to
+``benchmarks/out/extraction`` (gitignored). ``--limit N`` runs the first N pages of each set
+(scored on those pages only). ``--leaks`` lists, after the table, each boilerplate snippet
+that leaked into news-monitor's output, grouped by page, to help tune cleaning rules.
+``--json`` prints the same figures as one JSON document instead of the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trafilatura
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench" / "extraction"
+DEFAULT_OUT = REPO / "benchmarks" / "out" / "extraction"
+BENCH_ENV = "NEWS_MONITOR_BENCH_DIR"
+SETS = ("scrapinghub", "wcxb-dev-articles")
+TOOLS = ("trafilatura", "news-monitor")
+WARMUP_PAGES = 3
+TOKEN = re.compile(r"\w+", re.UNICODE)  # as score.py
+
+Extractor = Callable[[bytes, str | None], str]
+
+
+class BenchError(Exception):
+    """A one-line reason the benchmark cannot run."""
+
+
+@dataclass
+class Page:
+    id: str
+    url: str | None
+    html: bytes
+    truth: dict[str, Any]
+
+
+@dataclass
+class ToolRun:
+    seconds: list[float] = field(default_factory=list)
+    empty: int = 0
+    crashed: list[str] = field(default_factory=list)  # unexpected exceptions, page ids
+
+
+@dataclass
+class Leak:
+    page_id: str
+    url: str | None
+    snippets: list[str]
+
+
+# --- the two extractors ---------------------------------------------------------------------
+
+
+def _trafilatura(html: bytes, url: str | None) -> str:
+    text = trafilatura.extract(html, url=url, include_comments=False)
+    return text if isinstance(text, str) else ""
+
+
+def _news_monitor() -> Extractor:
+    # The checkout this file lives in, rather than whichever news-monitor is installed.
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from monitor.errors import ExtractError
+    from monitor.extract import extract_page
+
+    def run(html: bytes, url: str | None) -> str:
+        try:
+            return extract_page(html, url=url).text
+        except ExtractError:
+            return ""
+
+    return run
+
+
+# --- loading and running --------------------------------------------------------------------
+
+
+def bench_dir(option: str | None) -> Path:
+    given = option or os.environ.get(BENCH_ENV) or ""
+    path = Path(given).expanduser() if given else DEFAULT_BENCH_DIR
+    if not (path / "score.py").is_file():
+        how = "--bench-dir" if option else (BENCH_ENV if given else "the default")
+        raise BenchError(
+            f"no extraction benchmark at {path} (from {how}; expected score.py and set "
+            f"folders there): pass --bench-dir DIR or set {BENCH_ENV}"
+        )
+    return path
+
+
+def load_pages(set_dir: Path, limit: int | None) -> list[Page]:
+    truth_files = sorted((set_dir / "truth").glob("*.json"))
+    if not truth_files:
+        raise BenchError(f"no truth/*.json in {set_dir}")
+    pages = []
+    for truth_file in truth_files[:limit] if limit is not None else truth_files:
+        html_file = set_dir / "html" / f"{truth_file.stem}.html.gz"
+        if not html_file.is_file():
+            raise BenchError(f"{html_file} is missing (its truth file exists)")
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+        pages.append(
+            Page(
+                truth_file.stem,
+                truth.get("url") or None,
+                gzip.decompress(html_file.read_bytes()),
+                truth,
+            )
+        )
+    return pages
+
+
+def run_set(
+    pages: Sequence[Page], tools: dict[str, Extractor], out: Path, progress: bool
+) -> dict[str, ToolRun]:
+    runs = {name: ToolRun() for name in tools}
+    for name in tools:
+        (out / name).mkdir(parents=True, exist_ok=True)
+    order = list(tools)
+    for i, page in enumerate(pages):
+        # Alternate which tool goes first so that caches warmed by one do not favour the other.
+        for name in order if i % 2 == 0 else order[::-1]:
+            run = runs[name]
+            start = time.perf_counter()
+            try:
+                text = tools[name](page.html, page.url)
+            except Exception as exc:  # a crash is a finding, not a reason to lose the run
+                text = ""
+                run.crashed.append(page.id)
+                print(f"warning: {name} raised on {page.id}: {exc!r}", file=sys.stderr)
+            run.seconds.append(time.perf_counter() - start)
+            run.empty += not text.strip()
+            (out / name / f"{page.id}.txt").write_text(text, encoding="utf-8")
+        if progress and (i + 1) % 50 == 0:
+            print(f"  {i + 1}/{len(pages)} pages", file=sys.stderr)
+    return runs
+
+
+def warm_up(pages: Sequence[Page], tools: dict[str, Extractor]) -> None:
+    for page in pages[:WARMUP_PAGES]:
+        for extract in tools.values():
+            with contextlib.suppress(Exception):  # reported by the timed run
+                extract(page.html, page.url)
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def score(score_py: Path, dataset: Path, output: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(score_py), str(dataset), str(output), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"{score_py} failed on {output} (exit {proc.returncode}): {detail}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def subset_dataset(set_dir: Path, pages: Sequence[Page], tmp: Path) -> Path:
+    """A dataset folder holding only ``pages``' truth files, for scoring a --limit run."""
+    subset = tmp / set_dir.name
+    (subset / "truth").mkdir(parents=True)
+    for page in pages:
+        (subset / "truth" / f"{page.id}.json").symlink_to(set_dir / "truth" / f"{page.id}.json")
+    return subset
+
+
+def fold(text: str) -> str:
+    return " ".join(TOKEN.findall((text or "").casefold()))
+
+
+def leaks(pages: Sequence[Page], output: Path) -> list[Leak]:
+    """The truth's "without" snippets found in ``output``, by score.py's rule."""
+    found = []
+    for page in pages:
+        body = fold(page.truth.get("main_content", ""))
+        got = fold((output / f"{page.id}.txt").read_text(encoding="utf-8"))
+        snippets = [
+            s
+            for s in page.truth.get("without") or []
+            if len(fold(s).split()) >= 3 and fold(s) not in body and fold(s) in got
+        ]
+        if snippets:
+            found.append(Leak(page.id, page.url, snippets))
+    return found
+
+
+def has_without(pages: Sequence[Page]) -> bool:
+    return any(len(fold(s).split()) >= 3 for p in pages for s in p.truth.get("without") or [])
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def table(report: dict[str, Any]) -> str:
+    head = ["set", "tool", "pages", "precision", "recall", "f1", "leaked (pages)", "ms/page"]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    for set_name, entry in report["sets"].items():
+        for tool, r in entry["tools"].items():
+            leaked = (
+                f"{r['leaked_snippets']} ({r['leaky_pages']})" if entry["has_without"] else "n/a"
+            )
+            rows.append(
+                [
+                    set_name,
+                    tool,
+                    str(r["pages"]),
+                    f"{r['precision']:.3f}",
+                    f"{r['recall']:.3f}",
+                    f"{r['f1']:.3f}",
+                    leaked,
+                    f"{r['ms_per_page']:.1f}",
+                ]
+            )
+            if r["crashed"]:
+                notes.append(
+                    f"note: {tool} raised on {len(r['crashed'])} {set_name} page(s), counted "
+                    f"as empty: {', '.join(r['crashed'][:5])}"
+                )
+    widths = [max(len(line[i]) for line in [head, *rows]) for i in range(len(head))]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [fmt(head), "  ".join("-" * w for w in widths)]
+    lines += [fmt(row) for row in rows]
+    lines.append("")
+    for set_name, entry in report["sets"].items():
+        overhead = entry["overhead_pct"]
+        lines.append(
+            f"{set_name}: news-monitor time overhead vs trafilatura: "
+            + (f"{overhead:+.1f}%" if overhead is not None else "n/a")
+        )
+    lines += notes
+    lines.append(f"run time: {report['elapsed_s']:.1f} s (extraction, writing and scoring)")
+    return "\n".join(lines)
+
+
+def leak_listing(report: dict[str, Any]) -> str:
+    lines = ["", "Leaked boilerplate snippets in news-monitor's output, by page:"]
+    for set_name, entry in report["sets"].items():
+        lines.append("")
+        if not entry["has_without"]:
+            lines.append(f"{set_name}: no 'without' snippets in this set's truth")
+            continue
+        total = sum(len(leak["snippets"]) for leak in entry["leaks"])
+        lines.append(f"{set_name}: {total} snippet(s) on {len(entry['leaks'])} page(s)")
+        for leak in entry["leaks"]:
+            lines.append(f"  {leak['page']}  {leak['url'] or ''}".rstrip())
+            lines += [f"    - {' '.join(s.split())}" for s in leak["snippets"]]
+    return "\n".join(lines)
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark news-monitor's article extraction against bare trafilatura.",
+    )
+    parser.add_argument(
+        "--sets", nargs="+", default=list(SETS), metavar="SET", help=f"default: {' '.join(SETS)}"
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N pages of each set")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"default: {DEFAULT_OUT}"
+    )
+    parser.add_argument(
+        "--bench-dir",
+        metavar="DIR",
+        help=f"default: ${BENCH_ENV} or {DEFAULT_BENCH_DIR}",
+    )
+    parser.add_argument("--leaks", action="store_true", help="list news-monitor's leaked snippets")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be 1 or more")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
+    bench = bench_dir(args.bench_dir)
+    for set_name in args.sets:
+        if not (bench / set_name / "truth").is_dir():
+            raise BenchError(f"no set {set_name!r} in {bench} (no {set_name}/truth folder there)")
+    tools: dict[str, Extractor] = {"trafilatura": _trafilatura, "news-monitor": _news_monitor()}
+    report: dict[str, Any] = {
+        "bench_dir": str(bench),
+        "out": str(args.out),
+        "trafilatura_version": getattr(trafilatura, "__version__", "?"),
+        "sets": {},
+    }
+    warmed = False
+    with tempfile.TemporaryDirectory(prefix="bench-extraction-") as tmp:
+        for set_name in args.sets:
+            set_dir = bench / set_name
+            pages = load_pages(set_dir, args.limit)
+            if not warmed:
+                warm_up(pages, tools)
+                warmed = True
+            if not args.json:
+                print(f"{set_name}: {len(pages)} pages", file=sys.stderr)
+            out = args.out / set_name
+            runs = run_set(pages, tools, out, progress=not args.json)
+            full = args.limit is None or len(pages) == len(list((set_dir / "truth").glob("*.json")))
+            dataset = set_dir if full else subset_dataset(set_dir, pages, Path(tmp))
+            entry: dict[str, Any] = {"has_without": has_without(pages), "tools": {}}
+            for name, tool_run in runs.items():
+                figures = score(bench / "score.py", dataset, out / name)
+                figures["ms_per_page"] = 1000 * sum(tool_run.seconds) / len(tool_run.seconds)
+                figures["empty_pages"] = tool_run.empty
+                figures["crashed"] = tool_run.crashed
+                entry["tools"][name] = figures
+            base = entry["tools"]["trafilatura"]["ms_per_page"]
+            ours = entry["tools"]["news-monitor"]["ms_per_page"]
+            entry["overhead_pct"] = 100 * (ours - base) / base if base else None
+            if args.leaks:
+                entry["leaks"] = [
+                    {"page": leak.page_id, "url": leak.url, "snippets": leak.snippets}
+                    for leak in leaks(pages, out / "news-monitor")
+                ]
+            report["sets"][set_name] = entry
+    report["elapsed_s"] = time.perf_counter() - started
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = run(args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(table(report))
+        if args.leaks:
+            print(leak_listing(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

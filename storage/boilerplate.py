@@ -1,0 +1,48 @@
+"""Site-learned boilerplate: block fingerprints counted per site, one count per article.
+
+A block that recurs on several articles of the same site (a site's own appeal, its author
+box, its legal footer) is furniture for that site from the Nth article on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlite_utils import Database
+
+from . import clock
+
+
+def known(db: Database, site: str | None, *, min_articles: int) -> frozenset[str]:
+    """Fingerprints seen on at least ``min_articles`` articles of ``site``."""
+    if not site or min_articles <= 0:
+        return frozenset()
+    rows = db.execute(
+        "SELECT fingerprint FROM boilerplate WHERE site = ? AND articles >= ?", [site, min_articles]
+    )
+    return frozenset(str(row[0]) for row in rows)
+
+
+def record(db: Database, site: str | None, blocks: Iterable[tuple[str, str]]) -> None:
+    """Count one more article for each (fingerprint, text) of an article, in the caller's
+    transaction."""
+    if not site:
+        return
+    now = clock.iso_now()
+    for fingerprint, text in dict(blocks).items():
+        db.execute(
+            "INSERT INTO boilerplate (site, fingerprint, articles, first_seen, last_seen, sample) "
+            "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(site, fingerprint) DO UPDATE SET "
+            "articles = articles + 1, last_seen = excluded.last_seen",
+            [site, fingerprint, now, now, text[:300]],
+        )
+
+
+def top(db: Database, site: str, *, limit: int = 20) -> list[dict[str, object]]:
+    return list(
+        db.query(
+            "SELECT fingerprint, articles, sample FROM boilerplate WHERE site = ? "
+            "ORDER BY articles DESC LIMIT ?",
+            [site, limit],
+        )
+    )
