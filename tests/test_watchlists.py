@@ -160,6 +160,25 @@ QUERY_CASES = [
     ("Russia", "Russiaʼs economy.", True, "modifier-apostrophe-splits"),
     ('"Russia\'s"', "Russiaʼs economy.", True, "ascii-phrase-vs-modifier-apostrophe"),
     ('"Sputnik Azerbaijan"', "the Sputnik Azerbaijan bureau", True, "quoted-phrase"),
+    # proximity: NEAR/n allows at most n words between the two, in any order
+    ("Aliyev NEAR/2 Putin", "Aliyev met with Putin", True, "near-within"),
+    ("Aliyev NEAR/1 Putin", "Aliyev met with Putin", False, "near-too-far"),
+    ("Putin NEAR/2 Aliyev", "Aliyev met with Putin", True, "near-any-order"),
+    ("Putin ONEAR/5 Aliyev", "Aliyev met with Putin", False, "onear-needs-order"),
+    ("Aliyev ONEAR/5 Putin", "Aliyev met with Putin", True, "onear-in-order"),
+    (
+        "(Aliyev OR Aliev) NEAR/10 (Putin OR Kremlin)",
+        "Aliev said the Kremlin lied",
+        True,
+        "near-or-lists",
+    ),
+    (
+        '"Sputnik Azerbaijan" NEAR/2 raid*',
+        "the Sputnik Azerbaijan office was raided",
+        True,
+        "near-phrase-prefix",
+    ),
+    ("Baku NEAR/3 Moscow", "Baku. " + "word " * 10 + "Moscow", False, "near-far-apart"),
     (
         "a “Sputnik Azerbaijan”",
         "a bureau of Sputnik and Azerbaijan",
@@ -270,6 +289,10 @@ ERROR_CASES = [
     ('"" ', "has no letters or digits to match", 0, "empty-phrase"),
     ("a !!!", "has no letters or digits to match", 2, "punctuation-word"),
     ("*", "has no letters or digits to match", 0, "lone-star"),
+    ("a NEAR/5 NOT b", "the right side of NEAR/5 cannot be negated", 2, "near-negated"),
+    ("NEAR/5 a", "expected a term before 'NEAR/5'", 0, "near-leading"),
+    ("a NEAR/x b", "'NEAR/x' is not a proximity operator", 2, "near-bad-distance"),
+    ("(" * 80 + "a" + ")" * 80, "query nests deeper than 64 levels", 64, "too-deep"),
 ]
 
 
@@ -325,7 +348,7 @@ def test_hits_carry_field_positions_and_offsets() -> None:
 def test_phrase_hit_spans_all_its_words() -> None:
     doc = Document(text="Two suspects died in custody last week.")
     [match] = Matcher([watchlist("@flashpoints")]).match(doc)
-    assert match.hits == (Hit("died in custody", "text", 2, 13, 28),)
+    assert match.hits == (Hit("died in custody", "text", 2, 13, 28, 3),)
     assert doc.text[13:28] == "died in custody"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .model import Watchlist
 from .normalize import Token, tokenize
-from .query import And, Node, Not, Or, Term
+from .query import And, Near, Node, Not, Or, Term
 
 FIELDS = ("title", "text")
 TITLE_WEIGHT = 3.0
@@ -27,6 +27,11 @@ class Hit:
     position: int  # word index within the field
     start: int  # character offsets within the field's text
     end: int
+    words: int = 1  # how many words the hit spans (a phrase)
+
+    @property
+    def last(self) -> int:
+        return self.position + self.words - 1
 
 
 @dataclass
@@ -67,7 +72,14 @@ class Document:
             if len(term.words) > 1 and not _phrase_at(tokens, position, term):
                 continue
             hits.append(
-                Hit(term.source, name, position, tokens[position].start, tokens[end - 1].end)
+                Hit(
+                    term.source,
+                    name,
+                    position,
+                    tokens[position].start,
+                    tokens[end - 1].end,
+                    len(term.words),
+                )
             )
         return sorted(hits, key=lambda hit: (FIELDS.index(hit.field), hit.position))
 
@@ -89,6 +101,8 @@ def evaluate(node: Node, doc: Document) -> tuple[bool, list[Hit]]:
     if isinstance(node, Not):
         holds, _ = evaluate(node.child, doc)
         return not holds, []
+    if isinstance(node, Near):
+        return _near(node, doc)
     if isinstance(node, And):
         collected: list[Hit] = []
         for child in node.children:
@@ -105,6 +119,25 @@ def evaluate(node: Node, doc: Document) -> tuple[bool, list[Hit]]:
             any_holds = True
             collected.extend(hits)
     return any_holds, collected
+
+
+def _near(node: Near, doc: Document) -> tuple[bool, list[Hit]]:
+    left_holds, left = evaluate(node.left, doc)
+    right_holds, right = evaluate(node.right, doc)
+    if not (left_holds and right_holds):
+        return False, []
+    kept: set[Hit] = set()
+    for a in left:
+        for b in right:
+            if a.field != b.field or a == b:
+                continue
+            if node.ordered:
+                gap = b.position - a.last
+            else:
+                gap = max(b.position - a.last, a.position - b.last)
+            if 0 < gap <= node.distance + 1:
+                kept.update((a, b))
+    return bool(kept), sorted(kept, key=lambda h: (FIELDS.index(h.field), h.position))
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
     query    := or_expr
     or_expr  := and_expr ("OR" and_expr)*
-    and_expr := unary (["AND"] unary)*          adjacent terms are ANDed
+    and_expr := near (["AND"] near)*            adjacent terms are ANDed
+    near     := unary (("NEAR/n" | "ONEAR/n") unary)*
     unary    := "NOT" unary | "-" atom | atom
     atom     := "(" or_expr ")" | WORD | WORD* | "quoted phrase" | @group
 
 Words and phrases match whole words after normalisation (see normalize.py); ``word*`` matches
 any word starting with ``word``; ``@name`` is a named group of aliases from the watchlist file.
+``a NEAR/n b`` holds when a hit of ``a`` and a hit of ``b`` are at most n words apart (any
+order, same field); ``ONEAR/n`` also wants ``a`` first. Their operands may be terms, groups and
+OR-lists, not negations.
 Operators are upper-case, so lower-case ``and``/``or``/``not`` are ordinary words.
 """
 
@@ -45,7 +49,16 @@ class Not:
     child: Node
 
 
-Node = Term | And | Or | Not
+@dataclass(frozen=True)
+class Near:
+    left: Node
+    right: Node
+    distance: int
+    ordered: bool
+
+
+Node = Term | And | Or | Not | Near
+MAX_DEPTH = 64
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -58,6 +71,8 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _OPERATORS = {"AND", "OR", "NOT"}
+_NEAR = re.compile(r"^(NEAR|ONEAR)/(\d{1,4})$")
+_NEAR_LIKE = re.compile(r"^(NEAR|ONEAR|W|PRE)(/.*)?$")
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,14 @@ def _lex(query: str) -> list[_Tok]:
             raise QuerySyntaxError("unclosed quote", query=query, position=start)
         if kind == "word" and text in _OPERATORS:
             kind = text
+        elif kind == "word" and _NEAR.match(text):
+            kind = "near"
+        elif kind == "word" and _NEAR_LIKE.match(text) and "/" in text:
+            raise QuerySyntaxError(
+                f"{text!r} is not a proximity operator (write NEAR/n or ONEAR/n)",
+                query=query,
+                position=start,
+            )
         tokens.append(_Tok(kind, text, start))
         pos = m.end()
     return tokens
@@ -97,6 +120,7 @@ class _Parser:
         self.groups = groups
         self.tokens = _lex(query)
         self.i = 0
+        self.depth = 0
 
     def error(self, message: str, pos: int | None = None) -> QuerySyntaxError:
         if pos is None:
@@ -130,12 +154,25 @@ class _Parser:
         return children[0] if len(children) == 1 else Or(tuple(children))
 
     def and_expr(self) -> Node:
-        children = [self.unary()]
+        children = [self.near()]
         while (tok := self.peek()) is not None and tok.kind not in ("OR", "rparen"):
             if tok.kind == "AND":
                 self.take()
-            children.append(self.unary())
+            children.append(self.near())
         return children[0] if len(children) == 1 else And(tuple(children))
+
+    def near(self) -> Node:
+        left = self.unary()
+        while (tok := self.peek()) is not None and tok.kind == "near":
+            self.take()
+            right = self.unary()
+            for side, node in (("left", left), ("right", right)):
+                if _has_not(node):
+                    raise self.error(f"the {side} side of {tok.text} cannot be negated", tok.pos)
+            m = _NEAR.match(tok.text)
+            assert m is not None
+            left = Near(left, right, int(m.group(2)), m.group(1) == "ONEAR")
+        return left
 
     def unary(self) -> Node:
         tok = self.peek()
@@ -143,22 +180,33 @@ class _Parser:
             raise self.error("expected a term after the operator")
         if tok.kind in ("NOT", "minus"):
             self.take()
-            return Not(self.unary() if tok.kind == "NOT" else self.atom())
+            self.enter(tok)
+            try:
+                return Not(self.unary() if tok.kind == "NOT" else self.atom())
+            finally:
+                self.depth -= 1
         return self.atom()
+
+    def enter(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"query nests deeper than {MAX_DEPTH} levels", tok.pos)
 
     def atom(self) -> Node:
         tok = self.peek()
         if tok is None:
             raise self.error("expected a term")
-        if tok.kind in ("AND", "OR", "rparen"):
+        if tok.kind in ("AND", "OR", "rparen", "near"):
             raise self.error(f"expected a term before {tok.text!r}")
         self.take()
         if tok.kind == "lparen":
+            self.enter(tok)
             node = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != "rparen":
                 raise self.error("'(' is never closed", tok.pos)
             self.take()
+            self.depth -= 1
             return node
         if tok.kind == "group":
             return self.group(tok)
@@ -200,10 +248,22 @@ def parse_query(query: str, groups: Mapping[str, Sequence[str]] | None = None) -
     return _Parser(query, groups or {}).parse()
 
 
+def _has_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, Term):
+        return False
+    if isinstance(node, Near):
+        return _has_not(node.left) or _has_not(node.right)
+    return any(_has_not(child) for child in node.children)
+
+
 def positive_terms(node: Node) -> list[Term]:
     """Terms whose presence counts toward a match (those not under a NOT)."""
     if isinstance(node, Term):
         return [node]
     if isinstance(node, Not):
         return []
+    if isinstance(node, Near):
+        return positive_terms(node.left) + positive_terms(node.right)
     return [term for child in node.children for term in positive_terms(child)]
