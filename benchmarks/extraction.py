@@ -5,9 +5,14 @@ What it measures, on each public benchmark set (scrapinghub: 181 pages, wcxb-dev
 
 - "trafilatura": ``trafilatura.extract(html, url=truth_url, include_comments=False)``, the
   peer (None counts as empty text);
+- "news-monitor (no cleaning)": ``extract_page(html, url=truth_url, clean=False)``: the
+  project's own trafilatura call (with metadata: title, author, date, site), no cleaning;
 - "news-monitor": ``monitor.extract.extract_page(html, url=truth_url).text``, the project's
   public entry point, so that anything the pipeline adds (cleaning) is measured
   (ExtractError counts as empty text).
+
+The cleaning overhead line is (news-monitor - news-monitor without cleaning) / trafilatura:
+what the cleaning stage itself adds to trafilatura's time per page.
 
 Each tool's text goes to ``OUT/SET/TOOL/ID.txt`` and is scored by the set's own scorer
 (``score.py --json`` in the bench folder, run as a subprocess): precision, recall and f1 of
@@ -53,7 +58,7 @@ DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench" / "extraction"
 DEFAULT_OUT = REPO / "benchmarks" / "out" / "extraction"
 BENCH_ENV = "NEWS_MONITOR_BENCH_DIR"
 SETS = ("scrapinghub", "wcxb-dev-articles")
-TOOLS = ("trafilatura", "news-monitor")
+TOOLS = ("trafilatura", "news-monitor (no cleaning)", "news-monitor")
 WARMUP_PAGES = 3
 TOKEN = re.compile(r"\w+", re.UNICODE)  # as score.py
 
@@ -94,7 +99,7 @@ def _trafilatura(html: bytes, url: str | None) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _news_monitor() -> Extractor:
+def _news_monitor(*, clean: bool = True) -> Extractor:
     # The checkout this file lives in, rather than whichever news-monitor is installed.
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
@@ -103,7 +108,7 @@ def _news_monitor() -> Extractor:
 
     def run(html: bytes, url: str | None) -> str:
         try:
-            return extract_page(html, url=url).text
+            return extract_page(html, url=url, clean=clean).text
         except ExtractError:
             return ""
 
@@ -272,8 +277,14 @@ def table(report: dict[str, Any]) -> str:
     lines.append("")
     for set_name, entry in report["sets"].items():
         overhead = entry["overhead_pct"]
+        cleaning = entry["cleaning_pct"]
         lines.append(
-            f"{set_name}: news-monitor time overhead vs trafilatura: "
+            f"{set_name}: cleaning adds {cleaning:+.1f}% of trafilatura's time per page"
+            if cleaning is not None
+            else f"{set_name}: cleaning overhead n/a"
+        )
+        lines.append(
+            f"{set_name}: news-monitor (extraction with metadata + cleaning) vs trafilatura: "
             + (f"{overhead:+.1f}%" if overhead is not None else "n/a")
         )
     lines += notes
@@ -329,7 +340,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for set_name in args.sets:
         if not (bench / set_name / "truth").is_dir():
             raise BenchError(f"no set {set_name!r} in {bench} (no {set_name}/truth folder there)")
-    tools: dict[str, Extractor] = {"trafilatura": _trafilatura, "news-monitor": _news_monitor()}
+    tools: dict[str, Extractor] = {
+        "trafilatura": _trafilatura,
+        "news-monitor (no cleaning)": _news_monitor(clean=False),
+        "news-monitor": _news_monitor(),
+    }
     report: dict[str, Any] = {
         "bench_dir": str(bench),
         "out": str(args.out),
@@ -360,6 +375,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             base = entry["tools"]["trafilatura"]["ms_per_page"]
             ours = entry["tools"]["news-monitor"]["ms_per_page"]
             entry["overhead_pct"] = 100 * (ours - base) / base if base else None
+            bare = entry["tools"]["news-monitor (no cleaning)"]["ms_per_page"]
+            entry["cleaning_pct"] = 100 * (ours - bare) / base if base else None
             if args.leaks:
                 entry["leaks"] = [
                     {"page": leak.page_id, "url": leak.url, "snippets": leak.snippets}
