@@ -11,7 +11,7 @@ The order, on trafilatura's XML body (so page structure and links are still visi
 3. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
    caller passes the fingerprints storage has counted often enough).
 4. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
-   stays; and cleaning that would leave no text is undone.
+   stays; and cleaning that would leave next to no text is undone.
 
 Every dropped block is reported with its rule, category and reason.
 """
@@ -31,6 +31,7 @@ from trafilatura.xml import xmltotxt
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
 MIN_FINGERPRINT_WORDS = 3
+GUARD_MIN_WORDS = 20
 _WORDS = re.compile(r"\w+")
 
 
@@ -186,7 +187,7 @@ def clean_body(body: _Element, *, site_boilerplate: frozenset[str] = frozenset()
     _apply_rules(blocks, load_rules())
     _apply_site(blocks, site_boilerplate)
     dropped = [b for b in blocks if b.dropped is not None]
-    if dropped and all(b.dropped is not None for b in blocks):
+    if dropped and _would_empty(blocks):
         return Cleaned(_render(tree), [], learned, guarded=True)
     for block in dropped:
         parent = block.element.getparent()
@@ -201,6 +202,14 @@ def _render(tree: _Element) -> str:
     """Plain text as trafilatura renders it (links, if any, as their text only)."""
     strip_tags(tree, "ref")
     return str(xmltotxt(tree, include_formatting=False)).strip()
+
+
+def _would_empty(blocks: list[Block]) -> bool:
+    """True when cleaning would leave next to nothing: no block, or a few words where most
+    of the text was judged furniture. The article is then kept as extracted."""
+    total = sum(b.words for b in blocks)
+    kept = sum(b.words for b in blocks if b.dropped is None)
+    return kept == 0 or (kept < GUARD_MIN_WORDS and kept < total / 2)
 
 
 def _drop(block: Block, rule: Rule) -> None:

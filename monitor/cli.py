@@ -246,14 +246,21 @@ def _read_source(settings: Settings, source: str) -> tuple[bytes, str | None]:
 
 @cli.command()
 @click.argument("source", metavar="PATH_OR_URL")
-@click.option("--json", "as_json", is_flag=True, help="Print title, metadata and text as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print metadata, text and dropped blocks as JSON."
+)
 @click.pass_context
 def extract(ctx: click.Context, source: str, as_json: bool) -> None:
-    """Print the clean text of one page (a file, - for standard input, or a URL)."""
+    """Print the clean text of one page (a file, - for standard input, or a URL).
+
+    With --json: title, author, published, site, language, text, and every block the
+    cleaning stage dropped with its rule, category and reason."""
     body, url = _read_source(_settings(ctx), source)
     result = extract_page(body, url=url)
     if as_json:
-        click.echo(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        data = asdict(result)
+        del data["blocks"]  # fingerprints for site learning: internal
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(result.text)
 
