@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEED_IDS, SEEDS, seed_body, seed_html
 
-from monitor.cli import cli
 from monitor.clean import load_rules
+from monitor.cli import cli
 from monitor.extract import extract_page
 from watchlists import Document, Matcher, load_dir, shipped_dir
 
