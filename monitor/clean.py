@@ -22,7 +22,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -101,7 +101,7 @@ class Block:
     def link_density(self) -> float:
         return self.link_words / self.words if self.words else 0.0
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.text)
 

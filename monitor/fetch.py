@@ -164,7 +164,6 @@ class _Inflater:
 
     def __init__(self, encoding: str) -> None:
         wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
-        self.encoding = encoding
         self.inflater = zlib.decompressobj(wbits)
         self.raw_deflate = encoding == "deflate"
 

@@ -75,10 +75,6 @@ def insert_article(db: Database, article: NewArticle) -> int:
     return cursor.lastrowid
 
 
-def get_article(db: Database, article_id: int) -> dict[str, Any]:
-    return dict(db.table("articles").get(article_id))
-
-
 def count_articles(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
 

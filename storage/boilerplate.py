@@ -36,13 +36,3 @@ def record(db: Database, site: str | None, blocks: Iterable[tuple[str, str]]) ->
             "articles = articles + 1, last_seen = excluded.last_seen",
             [site, fingerprint, now, now, text[:300]],
         )
-
-
-def top(db: Database, site: str, *, limit: int = 20) -> list[dict[str, object]]:
-    return list(
-        db.query(
-            "SELECT fingerprint, articles, sample FROM boilerplate WHERE site = ? "
-            "ORDER BY articles DESC LIMIT ?",
-            [site, limit],
-        )
-    )

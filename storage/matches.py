@@ -57,16 +57,5 @@ def insert_match(db: Database, article_id: int, match: NewMatch, payload: dict[s
     return match_id
 
 
-def list_matches(db: Database, *, limit: int = 50) -> list[dict[str, Any]]:
-    return list(
-        db.query(
-            "SELECT m.id, m.watchlist, m.severity, m.score, m.matched_at, a.title, a.url "
-            "FROM matches m JOIN articles a ON a.id = m.article_id "
-            "ORDER BY m.id DESC LIMIT ?",
-            [limit],
-        )
-    )
-
-
 def count_matches(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM matches").fetchone()[0])

@@ -3,6 +3,7 @@ file pointing at it, and helpers to run the real `monitor` command."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -174,3 +176,14 @@ def monitor(
 def httpserver_listen_address() -> tuple[str, int]:
     # Tests talk to 127.0.0.1 only (not "localhost", which may resolve to ::1 first).
     return ("127.0.0.1", 0)
+
+
+def queue_alerts(db: Any, rows: list[tuple[str, str]], payload: dict[str, Any]) -> None:
+    """Put due outbox rows (dedup key, channel) straight into a database, for relay tests."""
+    with db.atomic():
+        for key, channel in rows:
+            db.execute(
+                "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, next_attempt_at)"
+                " VALUES (?, ?, 'alert', ?, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
+                [key, channel, json.dumps(payload)],
+            )

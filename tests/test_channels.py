@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import queue_alerts
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -166,13 +167,7 @@ def test_relay_honours_retry_after_and_dead_letters(httpserver: HTTPServer, tmp_
         "slow down", status=429, headers={"Retry-After": "120"}
     )
     db = storage.open_database(tmp_path / "m.db")
-    with db.atomic():
-        for key, channel in (("a", "slack"), ("b", "nowhere")):
-            db.execute(
-                "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, next_attempt_at)"
-                " VALUES (?, ?, 'alert', ?, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
-                [key, channel, json.dumps(PAYLOAD)],
-            )
+    queue_alerts(db, [("a", "slack"), ("b", "nowhere")], PAYLOAD)
     relay = Relay(
         db, {"slack": SlackChannel(SlackSettings(webhook_url=httpserver.url_for("/hook")))}
     )

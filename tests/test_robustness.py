@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
-from conftest import SEED_TITLES, FeedSite, monitor, rss, seed_html
+from conftest import SEED_TITLES, FeedSite, monitor, queue_alerts, rss, seed_html
 from sqlite_utils import Database
 
 import monitor.cycle as cycle
@@ -135,13 +134,7 @@ class Recording:
 
 def test_a_failing_channel_does_not_block_the_queue(tmp_path: Path) -> None:
     db = storage.open_database(tmp_path / "m.db")
-    with db.atomic():
-        for key, channel in (("1", "boom"), ("2", "console")):
-            db.execute(
-                "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, next_attempt_at)"
-                " VALUES (?, ?, 'alert', ?, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
-                [key, channel, json.dumps({"title": "t"})],
-            )
+    queue_alerts(db, [("1", "boom"), ("2", "console")], {"title": "t"})
     recording = Recording()
     report = asyncio.run(Relay(db, {"boom": Exploding(), "console": recording}).deliver_due())
     assert (report.sent, report.retrying) == (1, 1)
@@ -156,11 +149,7 @@ def test_a_failing_channel_does_not_block_the_queue(tmp_path: Path) -> None:
 def test_a_claimed_row_is_not_sent_by_a_second_sender(tmp_path: Path) -> None:
     db = storage.open_database(tmp_path / "m.db")
     other = storage.open_database(tmp_path / "m.db")
-    with db.atomic():
-        db.execute(
-            "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, next_attempt_at)"
-            " VALUES ('k', 'console', 'alert', '{}', '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')"
-        )
+    queue_alerts(db, [("k", "console")], {})
     [row] = outbox.due_rows(db)
     assert outbox.claim(db, row.id, lease_seconds=300)
     assert not outbox.claim(other, row.id, lease_seconds=300)

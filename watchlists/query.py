@@ -256,14 +256,3 @@ def _has_not(node: Node) -> bool:
     if isinstance(node, Near):
         return _has_not(node.left) or _has_not(node.right)
     return any(_has_not(child) for child in node.children)
-
-
-def positive_terms(node: Node) -> list[Term]:
-    """Terms whose presence counts toward a match (those not under a NOT)."""
-    if isinstance(node, Term):
-        return [node]
-    if isinstance(node, Not):
-        return []
-    if isinstance(node, Near):
-        return positive_terms(node.left) + positive_terms(node.right)
-    return [term for child in node.children for term in positive_terms(child)]
