@@ -124,6 +124,8 @@ def fetch(ctx: click.Context, include_all: bool) -> None:
         for error in app.watchlist_errors:
             click.echo(f"error: {error}", err=True)
         report = asyncio.run(_cycle_with_progress(app, include_all))
+        # The cycle is over: alerts held by alerts.group_wait have nothing more to wait for.
+        report.delivery.add(asyncio.run(app.relay.deliver_due(flush=True)))
     click.echo(_summary(report))
     for outcome in report.feeds:
         if outcome.error:
