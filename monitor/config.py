@@ -131,6 +131,7 @@ class AlertSettings:
     rollup_cap: int = 10  # alerts shown in full in one message; the rest as "+N more"
     rollup_max: int = 50  # outbox rows carried by one message
     lease: float = 300.0
+    retry_base: float = 30.0  # first retry delay; doubled at each attempt, up to an hour
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,7 @@ def _alerts(t: _Table) -> AlertSettings:
         rollup_cap=t.number("rollup_cap", d.rollup_cap, minimum=1),
         rollup_max=t.number("rollup_max", d.rollup_max, minimum=1),
         lease=t.duration("lease", d.lease),
+        retry_base=t.duration("retry_base", d.retry_base),
     )
     t.done()
     return result

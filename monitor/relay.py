@@ -61,12 +61,12 @@ class DeliveryReport:
         self.messages += other.messages
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> float:
+def backoff(attempts: int, retry_after: float | None = None, base: float = BASE_DELAY) -> float:
     """Seconds before the next attempt: what Retry-After asked (plus under a second of
     jitter), else exponential with jitter."""
     if retry_after is not None:
         return float(min(MAX_RETRY_AFTER, retry_after + random.uniform(0.0, 1.0)))
-    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    delay = min(MAX_DELAY, base * 2 ** max(0, attempts - 1))
     return float(delay * random.uniform(0.8, 1.2))
 
 
@@ -185,19 +185,23 @@ class Relay:
         return None
 
     def _failed(self, rows: list[OutboxRow], error: DeliveryError, report: DeliveryReport) -> None:
+        # One delay for the whole message, so its rows come due together and stay one roll-up.
+        delay = backoff(
+            max(r.attempts for r in rows) + 1, error.retry_after, self.settings.retry_base
+        )
         for row in rows:
-            attempts = row.attempts + 1
-            if error.permanent or attempts >= MAX_ATTEMPTS:
-                outbox.mark_failed(
-                    self.db, row.id, error=str(error), retry_in=None, recipients=error.recipients
-                )
+            give_up = error.permanent or row.attempts + 1 >= MAX_ATTEMPTS
+            outbox.mark_failed(
+                self.db,
+                row.id,
+                error=str(error),
+                retry_in=None if give_up else delay,
+                recipients=error.recipients,
+            )
+            if give_up:
                 report.dead += 1
                 log.error("alert %s dead-lettered: %s", row.id, error)
             else:
-                delay = backoff(attempts, error.retry_after)
-                outbox.mark_failed(
-                    self.db, row.id, error=str(error), retry_in=delay, recipients=error.recipients
-                )
                 report.retrying += 1
                 log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
 

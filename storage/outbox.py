@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -119,8 +120,17 @@ def mark_failed(
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
                 "next_attempt_at = ?, recipients = COALESCE(?, recipients) WHERE id = ?",
-                [error, clock.iso_now(retry_in), kept, row_id],
+                [error, _not_before(retry_in), kept, row_id],
             )
+
+
+def _not_before(seconds: float) -> str:
+    """The stored time of a retry, rounded up to the second: never sooner than asked
+    (Retry-After is a promise to the far end)."""
+    moment = clock.now() + timedelta(seconds=min(seconds, clock.MAX_OFFSET))
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return clock.iso(moment)
 
 
 def list_rows(db: Database, *, status: str | None = None, limit: int = 50) -> list[OutboxRow]:
