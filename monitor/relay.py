@@ -42,8 +42,9 @@ MAX_ATTEMPTS = 12
 BASE_DELAY = 30.0
 MAX_DELAY = 3600.0
 MAX_RETRY_AFTER = 86400.0
-# Fault injection for the crash tests: the process kills itself right after a channel
-# accepted a message and before the rows are marked sent.
+# Fault injection for the crash tests: with "kill-after-send" (or "kill-after-send:CHANNEL")
+# the process kills itself right after a channel accepted a message, before the rows are
+# marked sent.
 FAULT_ENV = "NEWS_MONITOR_FAULT"
 
 
@@ -132,7 +133,7 @@ class Relay:
                     )
                     break
                 continue
-            _fault_point()
+            _fault_point(name)
             outbox.mark_sent_many(self.db, [r.id for r in claimed])
             report.sent += len(claimed)
             report.messages += 1
@@ -206,6 +207,6 @@ class Relay:
                 log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
 
 
-def _fault_point() -> None:
-    if os.environ.get(FAULT_ENV) == "kill-after-send":
+def _fault_point(channel: str) -> None:
+    if os.environ.get(FAULT_ENV) in ("kill-after-send", f"kill-after-send:{channel}"):
         os.kill(os.getpid(), signal.SIGKILL)
