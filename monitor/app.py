@@ -45,7 +45,7 @@ def open_app(settings: Settings, *, stream: TextIO | None = None) -> App:
         db=db,
         matcher=Matcher(loaded.watchlists),
         channels=channels,
-        relay=Relay(db, channels),
+        relay=Relay(db, channels, settings.alerts),
         watchlist_errors=list(loaded.errors),
     )
 

@@ -30,7 +30,7 @@ from .app import App, open_app
 from .config import Settings, load_settings, parse_duration
 from .cycle import CycleReport, run_cycle
 from .daemon import run_daemon
-from .errors import ExtractError, InputError, MonitorError
+from .errors import DeliveryError, ExtractError, InputError, MonitorError
 from .extract import Extraction, extract_page
 from .fetch import Fetcher
 
@@ -124,6 +124,8 @@ def fetch(ctx: click.Context, include_all: bool) -> None:
         for error in app.watchlist_errors:
             click.echo(f"error: {error}", err=True)
         report = asyncio.run(_cycle_with_progress(app, include_all))
+        # The cycle is over: alerts held by alerts.group_wait have nothing more to wait for.
+        report.delivery.add(asyncio.run(app.relay.deliver_due(flush=True)))
     click.echo(_summary(report))
     for outcome in report.feeds:
         if outcome.error:
@@ -364,35 +366,68 @@ def alerts_group() -> None:
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
 def alerts_list(ctx: click.Context, status: str | None, limit: int) -> None:
-    """List alerts: pending, sent and dead, with the last error."""
+    """List alerts: pending, sent and dead, with attempts and the reason of the last failure."""
     with _app(ctx) as app:
         rows = outbox.list_rows(app.db, status=status, limit=limit)
         counts = outbox.counts(app.db)
     click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
     for row in rows:
-        line = f"[{row.id}] {row.status:<7} {row.channel:<8} {row.payload.get('title', row.kind)}"
-        if row.last_error:
-            line += f"  ({row.attempts} attempts; {row.last_error})"
-        click.echo(line)
+        click.echo(
+            f"[{row.id}] {row.status:<7} {row.channel:<8} {row.payload.get('title', row.kind)}"
+        )
+        click.echo(f"    {_row_state(row)}")
+
+
+def _row_state(row: outbox.OutboxRow) -> str:
+    """One plain line: where the row stands, and why."""
+    where = f"{row.payload.get('watchlist', row.kind)} · key {row.dedup_key}"
+    tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+    if row.status == "sent":
+        state = f"sent at {row.sent_at} ({tries})"
+    elif row.status == "dead":
+        state = f"dead after {tries}: {row.last_error}"
+    elif row.last_error:
+        state = f"retry at {row.next_attempt_at} ({tries}; last error: {row.last_error})"
+    else:
+        state = f"due at {row.next_attempt_at}"
+    if row.recipients and row.status != "sent":
+        state += f"; still owed to {', '.join(row.recipients)}"
+    return f"{where} · {state}"
 
 
 @alerts_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option(
+    "--pending", "include_pending", is_flag=True, help="Also send now alerts waiting for a retry."
+)
 @click.pass_context
-def alerts_retry(ctx: click.Context) -> None:
-    """Requeue dead alerts and deliver every due alert now."""
+def alerts_retry(ctx: click.Context, ids: tuple[int, ...], include_pending: bool) -> None:
+    """Requeue dead alerts (all, or those IDS) and deliver every due alert now."""
     with _app(ctx) as app:
-        requeued = outbox.requeue(app.db)
-        report = asyncio.run(app.relay.deliver_due())
+        requeued = outbox.requeue(app.db, ids=list(ids))
+        if include_pending:
+            requeued += outbox.requeue(app.db, status="pending", ids=list(ids))
+        report = asyncio.run(app.relay.deliver_due(flush=True))
     click.echo(
         f"requeued {requeued}; sent {report.sent}, to retry {report.retrying}, dead {report.dead}"
     )
+
+
+TEST_PAYLOAD: dict[str, Any] = {
+    "watchlist": "test",
+    "severity": "test",
+    "title": "news-monitor test alert",
+    "site": "news-monitor",
+    "terms": ["test"],
+    "snippets": ["If you can read this, the **test** alert reached the channel."],
+}
 
 
 @alerts_group.command("test")
 @click.argument("channel")
 @click.pass_context
 def alerts_test(ctx: click.Context, channel: str) -> None:
-    """Send a test alert to CHANNEL and report the result."""
+    """Send a test alert to CHANNEL and report the result plainly."""
     with _app(ctx) as app:
         target = app.channels.get(channel)
         if target is None:
@@ -404,12 +439,7 @@ def alerts_test(ctx: click.Context, channel: str) -> None:
             dedup_key="test",
             channel=channel,
             kind="test",
-            payload={
-                "watchlist": "test",
-                "severity": "test",
-                "title": "news-monitor test alert",
-                "snippets": ["If you can read this, the channel works."],
-            },
+            payload=dict(TEST_PAYLOAD),
             status="pending",
             attempts=0,
             created_at="",
@@ -417,8 +447,16 @@ def alerts_test(ctx: click.Context, channel: str) -> None:
             sent_at=None,
             last_error=None,
         )
-        asyncio.run(target.send(row))
-    click.echo(f"test alert sent to {channel}")
+        try:
+            asyncio.run(target.send(row))
+        except DeliveryError as exc:
+            exc.hint = (
+                "retrying cannot help: check the channel's settings (address, URL, credentials)"
+                if exc.permanent
+                else "the far end failed for now (down, busy or slow); real alerts are retried"
+            )
+            raise
+    click.echo(f"test alert sent to {channel}: accepted")
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -101,13 +101,37 @@ class EmailSettings:
     security: str = "starttls"
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
+    timeout: float = 30.0  # each SMTP command
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
 class SlackSettings:
     webhook_url: str = field(repr=False)
     timeout: float = 15.0
+    pace: float = 1.0  # seconds between two messages: Slack allows about one a second
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str = field(repr=False)
+    timeout: float = 15.0
+    pace: float = 0.0
+
+
+ChannelSettings = ConsoleSettings | EmailSettings | SlackSettings | WebhookSettings
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """How the relay sends: how long a new alert waits for others to join it (group wait),
+    how many alerts one message shows and carries, how long a claimed row stays hidden."""
+
+    group_wait: float = 0.0
+    rollup_cap: int = 10  # alerts shown in full in one message; the rest as "+N more"
+    rollup_max: int = 50  # outbox rows carried by one message
+    lease: float = 300.0
+    retry_base: float = 30.0  # first retry delay; doubled at each attempt, up to an hour
 
 
 @dataclass(frozen=True)
@@ -133,9 +157,10 @@ class Settings:
     watchlists: Path = field(default_factory=shipped_dir)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     feeds: tuple[FeedSettings, ...] = ()
-    channels: dict[str, ConsoleSettings | EmailSettings | SlackSettings] = field(
+    channels: dict[str, ChannelSettings] = field(
         default_factory=lambda: {"console": ConsoleSettings()}
     )
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     clean: CleanSettings = field(default_factory=CleanSettings)
@@ -261,6 +286,7 @@ def _settings(top: _Table, path: Path) -> Settings:
         fetch=_fetch(top.table("fetch")),
         feeds=_feeds(top._take("feeds", []), path),
         channels=_channels(top.table("channels")),
+        alerts=_alerts(top.table("alerts")),
         digest=_digest(top.table("digest")),
         daemon=_daemon(top.table("daemon")),
         clean=_clean(top.table("clean")),
@@ -301,8 +327,8 @@ def _feeds(value: Any, path: Path) -> tuple[FeedSettings, ...]:
     return tuple(feeds)
 
 
-def _channels(t: _Table) -> dict[str, ConsoleSettings | EmailSettings | SlackSettings]:
-    channels: dict[str, ConsoleSettings | EmailSettings | SlackSettings] = {}
+def _channels(t: _Table) -> dict[str, ChannelSettings]:
+    channels: dict[str, ChannelSettings] = {}
     if "console" in t.data:
         t.table("console").done()
         channels["console"] = ConsoleSettings()
@@ -310,19 +336,43 @@ def _channels(t: _Table) -> dict[str, ConsoleSettings | EmailSettings | SlackSet
         channels["email"] = _email(t.table("email"))
     if "slack" in t.data:
         s = t.table("slack")
-        url = (s.secret("webhook_url_env", required=True) or "").strip()
-        if not url.startswith("https://") and not url.startswith("http://"):
-            raise ConfigError(
-                f"{t.path}: channels.slack.webhook_url_env: the variable does not hold an "
-                "http(s) URL"
-            )
         channels["slack"] = SlackSettings(
-            webhook_url=url,
+            webhook_url=_url_secret(s, "webhook_url_env"),
             timeout=s.duration("timeout", 15.0),
+            pace=s.duration("pace", SlackSettings.pace),
         )
         s.done()
+    if "webhook" in t.data:
+        w = t.table("webhook")
+        channels["webhook"] = WebhookSettings(
+            url=_url_secret(w, "url_env"),
+            timeout=w.duration("timeout", 15.0),
+            pace=w.duration("pace", WebhookSettings.pace),
+        )
+        w.done()
     t.done()
     return channels or {"console": ConsoleSettings()}
+
+
+def _url_secret(t: _Table, key: str) -> str:
+    """A webhook URL from the environment variable ``key`` names; never echoed in errors."""
+    url = (t.secret(key, required=True) or "").strip()
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{t.path}: {t._name(key)}: the variable does not hold an http(s) URL")
+    return url
+
+
+def _alerts(t: _Table) -> AlertSettings:
+    d = AlertSettings()
+    result = AlertSettings(
+        group_wait=t.duration("group_wait", d.group_wait),
+        rollup_cap=t.number("rollup_cap", d.rollup_cap, minimum=1),
+        rollup_max=t.number("rollup_max", d.rollup_max, minimum=1),
+        lease=t.duration("lease", d.lease),
+        retry_base=t.duration("retry_base", d.retry_base),
+    )
+    t.done()
+    return result
 
 
 def _email(t: _Table) -> EmailSettings:
@@ -347,6 +397,7 @@ def _email(t: _Table) -> EmailSettings:
         sender=t.string("sender"),
         recipients=recipients,
         timeout=t.duration("timeout", 30.0),
+        connect_timeout=t.duration("connect_timeout", 10.0),
     )
     t.done()
     return result

@@ -32,6 +32,7 @@ from .extract import Extraction, extract_page, html_to_text
 from .fetch import Fetcher
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
+from .stories import assign_story, signature
 from .urls import canonical_url, site_of
 
 log = logging.getLogger(__name__)
@@ -326,10 +327,12 @@ def store_article(
             if u
         )
     )
+    sig = signature(article.text)  # CPU work done before taking the write lock
     with write_transaction(app.db):
         if articles.known_entry(app.db, article.feed_id or 0, article.entry_key, links):
             return EntryOutcome("known")
         article_id = articles.insert_article(app.db, article)
+        story_id = assign_story(app.db, article_id, article.title, sig)
         if article.feed_id is not None:
             entries.clear(app.db, article.feed_id, article.entry_key)
         if extraction is not None and extraction.blocks:
@@ -340,11 +343,13 @@ def store_article(
             if match.severity != "immediate":
                 routed = ()  # waits for the digest
             payload = alert_payload(article, article_id, match)
+            payload["story_id"] = story_id
             matches.insert_match(
                 app.db,
                 article_id,
                 NewMatch(match.watchlist, match.severity, match.score, match.explanation(), routed),
                 payload,
+                story_id=story_id,
             )
     return EntryOutcome("stored", matches=len(found))
 

@@ -86,8 +86,10 @@ class DeliveryError(MonitorError):
         *,
         permanent: bool = False,
         retry_after: float | None = None,
+        recipients: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(f"channel {channel}: {message}")
         self.channel = channel
         self.permanent = permanent
         self.retry_after = retry_after
+        self.recipients = recipients  # email: only these still need the alert

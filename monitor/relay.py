@@ -1,22 +1,39 @@
-"""Delivering alerts from the outbox: each due row goes to its channel, and is marked sent only
-after the channel accepted it (at-least-once; the dedup key keeps it to one row per
-watchlist, article and channel). Transient failures are retried with exponential backoff and
-jitter; permanent ones go to dead-letter, where `monitor alerts list` shows them."""
+"""Delivering alerts from the outbox.
+
+One pass: take the due rows (holding back, for ``alerts.group_wait``, rows not tried yet, so
+copies of a story and other matches can join them), group them by channel, and for each
+channel - all channels at once, so a slow or failing one holds up no other:
+
+    claim a batch -> wait for the channel's pace -> add the story's outlets -> send it as one
+    message (a roll-up when several) -> mark every row of it sent
+
+A row is marked sent only after the channel accepted it (at-least-once; the dedup key keeps
+it to one row per watchlist, story and channel), so a crash in between repeats at most that
+one message, with the same Message-ID / dedup key. Transient failures are retried with
+exponential backoff and jitter, never sooner than Retry-After; a 429 also stops the channel
+for the rest of the pass (no storm). Permanent failures go to dead-letter, where
+``monitor alerts list`` shows them with the reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
 import random
-from collections.abc import Mapping
+import signal
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from storage import outbox
+from storage import clock, outbox, stories
 from storage.outbox import OutboxRow
 
 from .channels import Channel
+from .config import AlertSettings
 from .errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -25,7 +42,10 @@ MAX_ATTEMPTS = 12
 BASE_DELAY = 30.0
 MAX_DELAY = 3600.0
 MAX_RETRY_AFTER = 86400.0
-LEASE = 300.0  # a row being sent is hidden this long from other senders (other processes)
+# Fault injection for the crash tests: with "kill-after-send" (or "kill-after-send:CHANNEL")
+# the process kills itself right after a channel accepted a message, before the rows are
+# marked sent.
+FAULT_ENV = "NEWS_MONITOR_FAULT"
 
 
 @dataclass
@@ -33,69 +53,160 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    messages: int = 0
 
     def add(self, other: DeliveryReport) -> None:
         self.sent += other.sent
         self.retrying += other.retrying
         self.dead += other.dead
+        self.messages += other.messages
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> float:
-    """Seconds before the next attempt: exponential with jitter, at least Retry-After."""
-    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
-    delay *= random.uniform(0.8, 1.2)
-    return float(min(MAX_RETRY_AFTER, max(delay, retry_after or 0.0)))
+def backoff(attempts: int, retry_after: float | None = None, base: float = BASE_DELAY) -> float:
+    """Seconds before the next attempt: what Retry-After asked (plus under a second of
+    jitter), else exponential with jitter."""
+    if retry_after is not None:
+        return float(min(MAX_RETRY_AFTER, retry_after + random.uniform(0.0, 1.0)))
+    delay = min(MAX_DELAY, base * 2 ** max(0, attempts - 1))
+    return float(delay * random.uniform(0.8, 1.2))
 
 
 class Relay:
     """Sends due outbox rows; one delivery pass at a time."""
 
-    def __init__(self, db: Database, channels: Mapping[str, Channel]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        channels: Mapping[str, Channel],
+        settings: AlertSettings | None = None,
+    ) -> None:
         self.db = db
         self.channels = channels
+        self.settings = settings or AlertSettings()
         self.lock = asyncio.Lock()
+        self.last_sent: dict[str, float] = {}  # channel -> monotonic time of its last message
 
-    async def deliver_due(self) -> DeliveryReport:
-        report = DeliveryReport()
+    async def deliver_due(self, *, flush: bool = False) -> DeliveryReport:
+        """One pass over the due rows; ``flush`` ignores the group wait (end of `fetch`)."""
         async with self.lock:
-            for row in outbox.due_rows(self.db):
-                if outbox.claim(self.db, row.id, lease_seconds=LEASE):
-                    await self._deliver(row, report)
+            wait = 0.0 if flush else self.settings.group_wait
+            due = outbox.due_rows(
+                self.db, created_before=clock.iso_now(-wait) if wait > 0 else None
+            )
+            by_channel: dict[str, list[OutboxRow]] = {}
+            for row in due:
+                by_channel.setdefault(row.channel, []).append(row)
+            reports = await asyncio.gather(
+                *(self._channel_pass(name, rows) for name, rows in by_channel.items())
+            )
+        total = DeliveryReport()
+        for report in reports:
+            total.add(report)
+        return total
+
+    async def _channel_pass(self, name: str, rows: list[OutboxRow]) -> DeliveryReport:
+        report = DeliveryReport()
+        channel = self.channels.get(name)
+        if channel is None:
+            for row in rows:
+                outbox.mark_failed(
+                    self.db, row.id, error=f"channel {name!r} is not configured", retry_in=None
+                )
+                report.dead += 1
+            log.error("%d alerts for channel %r, which is not configured: dead", len(rows), name)
+            return report
+        for batch in self._batches(rows):
+            await self._pace(name, float(getattr(channel, "pace", 0.0)))
+            claimed_ids = outbox.claim_many(
+                self.db, [r.id for r in batch], lease_seconds=self.settings.lease
+            )
+            claimed = [self._with_outlets(r) for r in batch if r.id in claimed_ids]
+            if not claimed:
+                continue
+            error = await self._send(channel, claimed)
+            self.last_sent[name] = time.monotonic()
+            if error is not None:
+                self._failed(claimed, error, report)
+                if error.retry_after is not None:
+                    log.warning(
+                        "channel %s asked to wait %.0fs; pausing it", name, error.retry_after
+                    )
+                    break
+                continue
+            _fault_point(name)
+            outbox.mark_sent_many(self.db, [r.id for r in claimed])
+            report.sent += len(claimed)
+            report.messages += 1
         return report
 
-    async def _deliver(self, row: OutboxRow, report: DeliveryReport) -> None:
-        channel = self.channels.get(row.channel)
-        if channel is None:
-            outbox.mark_failed(
-                self.db, row.id, error=f"channel {row.channel!r} is not configured", retry_in=None
-            )
-            report.dead += 1
-            log.error("alert %s: channel %r is not configured; dead-lettered", row.id, row.channel)
-            return
-        try:
-            await channel.send(row)
-        except asyncio.CancelledError:
-            raise  # the row stays claimed until its lease ends, then is sent again
-        except Exception as exc:
-            error = exc if isinstance(exc, DeliveryError) else None
-            if error is None:
-                # A bug or an odd failure in one channel must not block the queue; the type
-                # name only, as the message of a library error may hold a secret URL.
-                log.exception("alert %s: channel %s failed unexpectedly", row.id, row.channel)
-                error = DeliveryError(row.channel, f"unexpected {type(exc).__name__}")
-            self._failed(row, error, report)
-            return
-        outbox.mark_sent(self.db, row.id)
-        report.sent += 1
+    def _batches(self, rows: Sequence[OutboxRow]) -> Iterator[list[OutboxRow]]:
+        """Roll-ups of at most ``rollup_max`` rows; a row owed to only some email
+        recipients travels alone, to those recipients."""
+        common = [r for r in rows if r.recipients is None]
+        for row in rows:
+            if row.recipients is not None:
+                yield [row]
+        size = self.settings.rollup_max
+        for start in range(0, len(common), size):
+            yield common[start : start + size]
 
-    def _failed(self, row: OutboxRow, error: DeliveryError, report: DeliveryReport) -> None:
-        attempts = row.attempts + 1
-        if error.permanent or attempts >= MAX_ATTEMPTS:
-            outbox.mark_failed(self.db, row.id, error=str(error), retry_in=None)
-            report.dead += 1
-            log.error("alert %s dead-lettered: %s", row.id, error)
-        else:
-            delay = backoff(attempts, error.retry_after)
-            outbox.mark_failed(self.db, row.id, error=str(error), retry_in=delay)
-            report.retrying += 1
-            log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
+    async def _pace(self, name: str, pace: float) -> None:
+        last = self.last_sent.get(name)
+        if pace > 0 and last is not None:
+            await asyncio.sleep(max(0.0, last + pace - time.monotonic()))
+
+    def _with_outlets(self, row: OutboxRow) -> OutboxRow:
+        """The alert as of now: its outlet first, then the other outlets that carried the
+        same story (copies attached after the row was queued are named too)."""
+        story_id, article_id = row.payload.get("story_id"), row.payload.get("article_id")
+        if not isinstance(story_id, int) or not isinstance(article_id, int):
+            return row
+        own = stories.outlet_of(self.db, article_id)
+        others = [o for o in stories.outlets(self.db, story_id) if o != own]
+        outlets = [own, *others] if own else others
+        return dataclasses.replace(row, payload={**row.payload, "outlets": outlets})
+
+    async def _send(self, channel: Channel, rows: list[OutboxRow]) -> DeliveryError | None:
+        try:
+            send_rollup = getattr(channel, "send_rollup", None)
+            if len(rows) == 1 or send_rollup is None:
+                for row in rows:
+                    await channel.send(row)
+            else:
+                await send_rollup(rows, self.settings.rollup_cap)
+        except asyncio.CancelledError:
+            raise  # the rows stay claimed until their lease ends, then are sent again
+        except DeliveryError as exc:
+            return exc
+        except Exception as exc:
+            # A bug or an odd failure in one channel must not block the queue; the type name
+            # only, as the message of a library error may hold a secret URL.
+            log.exception("channel %s failed unexpectedly", channel.name)
+            return DeliveryError(channel.name, f"unexpected {type(exc).__name__}")
+        return None
+
+    def _failed(self, rows: list[OutboxRow], error: DeliveryError, report: DeliveryReport) -> None:
+        # One delay for the whole message, so its rows come due together and stay one roll-up.
+        delay = backoff(
+            max(r.attempts for r in rows) + 1, error.retry_after, self.settings.retry_base
+        )
+        for row in rows:
+            give_up = error.permanent or row.attempts + 1 >= MAX_ATTEMPTS
+            outbox.mark_failed(
+                self.db,
+                row.id,
+                error=str(error),
+                retry_in=None if give_up else delay,
+                recipients=error.recipients,
+            )
+            if give_up:
+                report.dead += 1
+                log.error("alert %s dead-lettered: %s", row.id, error)
+            else:
+                report.retrying += 1
+                log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
+
+
+def _fault_point(channel: str) -> None:
+    if os.environ.get(FAULT_ENV) in ("kill-after-send", f"kill-after-send:{channel}"):
+        os.kill(os.getpid(), signal.SIGKILL)

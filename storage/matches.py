@@ -20,12 +20,23 @@ class NewMatch:
     channels: tuple[str, ...]
 
 
-def insert_match(db: Database, article_id: int, match: NewMatch, payload: dict[str, Any]) -> int:
+def insert_match(
+    db: Database,
+    article_id: int,
+    match: NewMatch,
+    payload: dict[str, Any],
+    *,
+    story_id: int | None = None,
+) -> int:
     """Store a match and one outbox row per channel, inside the caller's transaction.
 
-    The outbox row's dedup key names the watchlist, the article and the channel, so a
-    match re-stored after a crash can never queue a second alert for the same channel.
+    The outbox row's dedup key names the watchlist, the story (the id of its first article;
+    an article alone is its own story) and the channel, so neither a match re-stored after a
+    crash nor another outlet's copy of the same story can queue a second alert for a channel.
+    A match with no channels (a ``digest`` severity) gets no outbox row: the digest reads it
+    from the matches table.
     """
+    story = article_id if story_id is None else story_id
     now = clock.iso_now()
     cursor = db.execute(
         "INSERT INTO matches (article_id, watchlist, severity, score, matched_at, explanation) "
@@ -52,7 +63,7 @@ def insert_match(db: Database, article_id: int, match: NewMatch, payload: dict[s
             "INSERT INTO outbox (dedup_key, channel, kind, match_id, payload, created_at, "
             "next_attempt_at) VALUES (?, ?, 'alert', ?, ?, ?, ?) "
             "ON CONFLICT(dedup_key) DO NOTHING",
-            [f"alert:{match.watchlist}:{article_id}:{channel}", channel, match_id, body, now, now],
+            [f"alert:{match.watchlist}:{story}:{channel}", channel, match_id, body, now, now],
         )
     return match_id
 

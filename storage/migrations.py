@@ -155,7 +155,51 @@ def _v2(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+STORIES_STATEMENTS = [
+    # A story groups near-duplicate articles (syndicated copies, rewrites of one wire story);
+    # its id is the id of its first article, so an alert's dedup key names the story.
+    """
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        articles INTEGER NOT NULL DEFAULT 1
+    )
+    """,
+    "ALTER TABLE articles ADD COLUMN story_id INTEGER REFERENCES stories(id)",
+    "CREATE INDEX articles_story ON articles(story_id)",
+    # MinHash signatures of recent articles and their LSH band keys, for candidate lookup.
+    """
+    CREATE TABLE article_signatures (
+        article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        story_id INTEGER NOT NULL,
+        shingles INTEGER NOT NULL,
+        signature BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE story_bands (
+        band_key TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX story_bands_key ON story_bands(band_key)",
+    "CREATE INDEX story_bands_created ON story_bands(created_at)",
+    "CREATE INDEX article_signatures_created ON article_signatures(created_at)",
+    # Email recipients still owed an alert after a partial refusal (JSON list; NULL: all).
+    "ALTER TABLE outbox ADD COLUMN recipients TEXT",
+]
+
+
+def _stories(db: Database) -> None:
+    for statement in STORIES_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _stories]
 LATEST = len(MIGRATIONS)
 
 

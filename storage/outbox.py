@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -29,6 +30,7 @@ class OutboxRow:
     next_attempt_at: str
     sent_at: str | None
     last_error: str | None
+    recipients: tuple[str, ...] | None = None  # email: only these are still owed the alert
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutboxRow:
@@ -44,15 +46,22 @@ class OutboxRow:
             next_attempt_at=row["next_attempt_at"],
             sent_at=row["sent_at"],
             last_error=row["last_error"],
+            recipients=tuple(json.loads(row["recipients"])) if row.get("recipients") else None,
         )
 
 
-def due_rows(db: Database, *, limit: int = 500) -> list[OutboxRow]:
-    rows = db.query(
-        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-        "ORDER BY id LIMIT ?",
-        [clock.iso_now(), limit],
-    )
+def due_rows(
+    db: Database, *, limit: int = 500, created_before: str | None = None
+) -> list[OutboxRow]:
+    """Pending rows whose time has come, oldest first. With ``created_before``, rows never
+    tried yet that were created later are held back (the group wait: copies of a story from
+    other outlets, and other matches, get a moment to arrive and be sent together)."""
+    sql = "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+    params: list[Any] = [clock.iso_now()]
+    if created_before is not None:
+        sql += " AND (attempts > 0 OR created_at <= ?)"
+        params.append(created_before)
+    rows = db.query(sql + " ORDER BY id LIMIT ?", [*params, limit])
     return [OutboxRow.from_row(row) for row in rows]
 
 
@@ -69,30 +78,59 @@ def claim(db: Database, row_id: int, *, lease_seconds: float) -> bool:
     return cursor.rowcount == 1
 
 
+def claim_many(db: Database, row_ids: list[int], *, lease_seconds: float) -> list[int]:
+    """``claim`` for a roll-up: the ids this process got, in the order given."""
+    return [row_id for row_id in row_ids if claim(db, row_id, lease_seconds=lease_seconds)]
+
+
 def mark_sent(db: Database, row_id: int) -> None:
+    mark_sent_many(db, [row_id])
+
+
+def mark_sent_many(db: Database, row_ids: list[int]) -> None:
+    """Rows a channel accepted (one message may carry several): all marked at once."""
+    now = clock.iso_now()
     with write_transaction(db):
-        db.execute(
+        db.conn.executemany(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-            "last_error = NULL WHERE id = ?",
-            [clock.iso_now(), row_id],
+            "last_error = NULL, recipients = NULL WHERE id = ?",
+            [(now, row_id) for row_id in row_ids],
         )
 
 
-def mark_failed(db: Database, row_id: int, *, error: str, retry_in: float | None) -> None:
-    """A failed attempt: retry after ``retry_in`` seconds, or dead-letter when None."""
+def mark_failed(
+    db: Database,
+    row_id: int,
+    *,
+    error: str,
+    retry_in: float | None,
+    recipients: tuple[str, ...] | None = None,
+) -> None:
+    """A failed attempt: retry after ``retry_in`` seconds, or dead-letter when None. With
+    ``recipients`` (a partial email delivery), later attempts go to those addresses only."""
+    kept = json.dumps(list(recipients)) if recipients else None
     with write_transaction(db):
         if retry_in is None:
             db.execute(
-                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ? "
-                "WHERE id = ?",
-                [error, row_id],
+                "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, "
+                "recipients = COALESCE(?, recipients) WHERE id = ?",
+                [error, kept, row_id],
             )
         else:
             db.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
-                "next_attempt_at = ? WHERE id = ?",
-                [error, clock.iso_now(retry_in), row_id],
+                "next_attempt_at = ?, recipients = COALESCE(?, recipients) WHERE id = ?",
+                [error, _not_before(retry_in), kept, row_id],
             )
+
+
+def _not_before(seconds: float) -> str:
+    """The stored time of a retry, rounded up to the second: never sooner than asked
+    (Retry-After is a promise to the far end)."""
+    moment = clock.now() + timedelta(seconds=min(seconds, clock.MAX_OFFSET))
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return clock.iso(moment)
 
 
 def list_rows(db: Database, *, status: str | None = None, limit: int = 50) -> list[OutboxRow]:
@@ -105,14 +143,17 @@ def list_rows(db: Database, *, status: str | None = None, limit: int = 50) -> li
     return [OutboxRow.from_row(row) for row in rows]
 
 
-def requeue(db: Database, *, status: str = "dead") -> int:
-    """Put dead (or all failed pending) rows back in the queue now; return how many."""
+def requeue(db: Database, *, status: str = "dead", ids: list[int] | None = None) -> int:
+    """Put dead rows (or, with ``status='pending'``, rows waiting for a retry) back in the
+    queue now, all of them or only ``ids``; return how many. A row partly delivered by email
+    keeps its list of recipients still owed the alert."""
+    sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = ?"
+    params: list[Any] = [clock.iso_now(), status]
+    if ids:
+        sql += f" AND id IN ({', '.join('?' for _ in ids)})"
+        params += ids
     with write_transaction(db):
-        cursor = db.execute(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? "
-            "WHERE status = ?",
-            [clock.iso_now(), status],
-        )
+        cursor = db.execute(sql, params)
     return cursor.rowcount
 
 

@@ -1,0 +1,155 @@
+"""Stories: near-duplicate articles from different outlets grouped into one.
+
+A syndicated copy or a light rewrite of a wire story shares most of its word sequences with
+the original, while a different story about the same people shares names but hardly any run
+of five words. So an article is cut into word 5-gram *shingles*, and two articles belong to
+one story when the Jaccard similarity of their shingle sets reaches ``THRESHOLD`` - or, for a
+copy cut short (a syndication that keeps only the first paragraphs), when most of the shorter
+one's shingles are in the longer one (``CONTAINMENT``).
+
+Comparing every new article with every recent one would be quadratic, so each article gets a
+MinHash signature (``PERMUTATIONS`` minimum hashes; the share of equal positions estimates the
+Jaccard similarity) cut into ``BANDS`` LSH bands of ``ROWS`` values. Articles sharing a band
+are the only candidates; the signature estimate then decides. With 64 bands of 2 rows a pair
+at Jaccard 0.2 is a candidate with probability 1 - (1 - 0.2^2)^64 = 0.93, at 0.3 with 0.998,
+while unrelated articles (Jaccard near 0) share no band: the band shape favours recall, the
+estimate (cheap: microseconds) keeps precision.
+``benchmarks/stories.py`` measures the choice on constructed pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import unicodedata
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from storage import stories
+
+SHINGLE_WORDS = 5
+PERMUTATIONS = 128
+BANDS = 64
+ROWS = PERMUTATIONS // BANDS
+THRESHOLD = 0.25  # estimated Jaccard of 5-word shingles from which two texts are one story
+CONTAINMENT = 0.8  # ... or this share of the shorter text's shingles inside the longer one
+MIN_SHINGLES = 20  # shorter texts (a teaser, a headline) are never grouped by similarity
+WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
+
+_BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
+_EMPTY = 1 << 64
+_STEP = 1 << (64 - _BIN_BITS)  # above every in-bin value: a borrowed value never equals a real one
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Signature:
+    minhashes: tuple[int, ...]
+    shingles: int  # how many distinct shingles the text had
+
+    def to_bytes(self) -> bytes:
+        return struct.pack(f"<{len(self.minhashes)}Q", *self.minhashes)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, shingles: int) -> Signature:
+        return cls(struct.unpack(f"<{len(data) // 8}Q", data), shingles)
+
+    def band_keys(self) -> list[str]:
+        keys = []
+        for band in range(BANDS):
+            rows = self.minhashes[band * ROWS : (band + 1) * ROWS]
+            digest = hashlib.blake2b(struct.pack(f"<{ROWS}Q", *rows), digest_size=8).hexdigest()
+            keys.append(f"{band}:{digest}")
+        return keys
+
+
+def words(text: str) -> list[str]:
+    """Case-folded words after NFKC, so typography and case do not separate copies."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def shingle_hashes(text: str) -> set[int]:
+    tokens = words(text)
+    return {
+        int.from_bytes(
+            hashlib.blake2b(
+                " ".join(tokens[i : i + SHINGLE_WORDS]).encode(), digest_size=8
+            ).digest(),
+            "little",
+        )
+        for i in range(max(0, len(tokens) - SHINGLE_WORDS + 1))
+    }
+
+
+def signature(text: str) -> Signature | None:
+    """The MinHash signature of a text, or None when it is too short to compare safely.
+
+    One-permutation hashing: each shingle's 64-bit hash goes to one of ``PERMUTATIONS``
+    bins by its low bits and each bin keeps its least value, one pass instead of one per
+    permutation (128 times less work). A bin left empty borrows from the next filled bin to
+    its right, shifted by the distance ("rotation" densification), which keeps the share of
+    equal bins an estimate of the Jaccard similarity for short texts too.
+    """
+    hashes = shingle_hashes(text)
+    if len(hashes) < MIN_SHINGLES:
+        return None
+    bins = [_EMPTY] * PERMUTATIONS
+    mask = PERMUTATIONS - 1
+    for h in hashes:
+        index, value = h & mask, h >> _BIN_BITS
+        if value < bins[index]:
+            bins[index] = value
+    return Signature(tuple(_densify(bins)), len(hashes))
+
+
+def _densify(bins: list[int]) -> list[int]:
+    filled = [i for i, v in enumerate(bins) if v != _EMPTY]
+    result = list(bins)
+    for i, value in enumerate(bins):
+        if value == _EMPTY:
+            j = next((k for k in filled if k > i), filled[0])
+            distance = (j - i) % len(bins)
+            result[i] = bins[j] + distance * _STEP
+    return result
+
+
+def jaccard_estimate(a: Signature, b: Signature) -> float:
+    same = sum(1 for x, y in zip(a.minhashes, b.minhashes, strict=True) if x == y)
+    return same / len(a.minhashes)
+
+
+def containment_estimate(a: Signature, b: Signature) -> float:
+    """Share of the smaller set inside the larger, derived from the Jaccard estimate and the
+    set sizes: |A∩B| = J (|A| + |B|) / (1 + J)."""
+    j = jaccard_estimate(a, b)
+    overlap = j * (a.shingles + b.shingles) / (1 + j)
+    return min(1.0, overlap / min(a.shingles, b.shingles))
+
+
+def same_story(a: Signature, b: Signature) -> bool:
+    return jaccard_estimate(a, b) >= THRESHOLD or containment_estimate(a, b) >= CONTAINMENT
+
+
+def assign_story(db: Database, article_id: int, title: str, sig: Signature | None) -> int:
+    """Attach the article to the story of its closest recent near-duplicate, or open a new
+    story; return the story id. Runs inside the caller's transaction."""
+    best: tuple[float, int] | None = None
+    if sig is not None:
+        for candidate in stories.candidates(db, sig.band_keys(), window_days=WINDOW_DAYS):
+            other = Signature.from_bytes(candidate.signature, candidate.shingles)
+            if same_story(sig, other):
+                score = max(jaccard_estimate(sig, other), containment_estimate(sig, other))
+                if best is None or score > best[0]:
+                    best = (score, candidate.story_id)
+    story_id = (
+        stories.attach(db, article_id, best[1])
+        if best
+        else stories.open_story(db, article_id, title)
+    )
+    if sig is not None:
+        stories.remember(
+            db, article_id, story_id, sig.to_bytes(), sig.shingles, sig.band_keys(), WINDOW_DAYS
+        )
+    return story_id

@@ -1,0 +1,104 @@
+"""Stories: groups of near-duplicate articles, and the MinHash signatures and LSH band keys of
+recent articles used to find a new article's story. How similarity is judged is the pipeline's
+business; this module only stores and looks up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from . import clock
+
+
+@dataclass(frozen=True)
+class Candidate:
+    article_id: int
+    story_id: int
+    shingles: int
+    signature: bytes
+
+
+def candidates(db: Database, band_keys: Sequence[str], *, window_days: float) -> list[Candidate]:
+    """Recent articles sharing at least one LSH band with the given keys."""
+    if not band_keys:
+        return []
+    since = clock.iso_now(-window_days * 86400)
+    marks = ", ".join("?" for _ in band_keys)
+    rows = db.execute(
+        "SELECT s.article_id, s.story_id, s.shingles, s.signature FROM article_signatures s "
+        f"WHERE s.created_at >= ? AND s.article_id IN (SELECT article_id FROM story_bands "
+        f"WHERE band_key IN ({marks})) ORDER BY s.article_id",
+        [since, *band_keys],
+    ).fetchall()
+    return [Candidate(int(r[0]), int(r[1]), int(r[2]), bytes(r[3])) for r in rows]
+
+
+def open_story(db: Database, article_id: int, title: str) -> int:
+    """A new story whose id is its first article's id."""
+    now = clock.iso_now()
+    db.execute(
+        "INSERT INTO stories (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        [article_id, title, now, now],
+    )
+    db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [article_id, article_id])
+    return article_id
+
+
+def attach(db: Database, article_id: int, story_id: int) -> int:
+    db.execute(
+        "UPDATE stories SET articles = articles + 1, updated_at = ? WHERE id = ?",
+        [clock.iso_now(), story_id],
+    )
+    db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+    return story_id
+
+
+def remember(
+    db: Database,
+    article_id: int,
+    story_id: int,
+    signature: bytes,
+    shingles: int,
+    band_keys: Sequence[str],
+    window_days: float,
+) -> None:
+    """Keep an article's signature for lookups, and forget those older than the window."""
+    now = clock.iso_now()
+    db.execute(
+        "INSERT OR REPLACE INTO article_signatures "
+        "(article_id, story_id, shingles, signature, created_at) VALUES (?, ?, ?, ?, ?)",
+        [article_id, story_id, shingles, signature, now],
+    )
+    db.conn.executemany(
+        "INSERT INTO story_bands (band_key, article_id, created_at) VALUES (?, ?, ?)",
+        [(key, article_id, now) for key in band_keys],
+    )
+    since = clock.iso_now(-window_days * 86400)
+    db.execute("DELETE FROM story_bands WHERE created_at < ?", [since])
+    db.execute("DELETE FROM article_signatures WHERE created_at < ?", [since])
+
+
+def outlets(db: Database, story_id: int) -> list[str]:
+    """The outlets that carried a story (feed title, else site), first one first."""
+    rows = db.execute(
+        "SELECT COALESCE(NULLIF(f.title, ''), a.site, '?') FROM articles a "
+        "LEFT JOIN feeds f ON f.id = a.feed_id WHERE a.story_id = ? ORDER BY a.id",
+        [story_id],
+    ).fetchall()
+    return list(dict.fromkeys(str(r[0]) for r in rows))
+
+
+def outlet_of(db: Database, article_id: int) -> str | None:
+    row = db.execute(
+        "SELECT COALESCE(NULLIF(f.title, ''), a.site) FROM articles a "
+        "LEFT JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?",
+        [article_id],
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def story_of(db: Database, article_id: int) -> int | None:
+    row = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()
+    return int(row[0]) if row and row[0] is not None else None

@@ -1,0 +1,230 @@
+"""Stories: ten outlets carrying one wire story make one alert per watchlist and channel that
+lists the outlets; different stories about the same people stay apart; the same article under
+a new GUID or a tracking-parameter URL is the same article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, monitor, rss, seed_body
+from pytest_httpserver import HTTPServer
+from sqlite_utils import Database
+from werkzeug import Request, Response
+
+from monitor import stories
+
+STORIES = FIXTURES / "stories"
+WIRE = (STORIES / "wire.txt").read_text(encoding="utf-8").splitlines()
+OTHER = [(STORIES / f"other-{i}.txt").read_text(encoding="utf-8").splitlines() for i in (1, 2)]
+OUTLETS = [f"Outlet {i}" for i in range(1, 11)]
+
+
+def outlet_copy(i: int) -> list[str]:
+    """Outlet i's copy of the wire story: its own dateline and credit, a word changed here and
+    there, a paragraph dropped; the last outlet keeps only the first three paragraphs."""
+    paragraphs = list(WIRE)
+    if i == 9:
+        return paragraphs[:3]
+    paragraphs[0] = paragraphs[0].replace("BAKU, July 9 -", f"BAKU ({OUTLETS[i]}) -")
+    if i % 2:
+        paragraphs[3] = paragraphs[3].replace("insisted", "maintained")
+        del paragraphs[5]
+    if i % 3 == 0:
+        paragraphs[4] = paragraphs[4].replace("symbolic blow", "symbolic setback")
+    paragraphs.append(f"Reporting by {OUTLETS[i]} staff; editing by the news desk.")
+    return paragraphs
+
+
+def html(paragraphs: list[str]) -> str:
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+WATCHLISTS = {
+    "rift.toml": 'severity = "immediate"\nquery = "(Azerbaijan OR Baku) AND (Russia OR Moscow OR Kremlin)"\n',
+    "people.toml": 'severity = "immediate"\nchannels = ["slack", "webhook"]\nquery = "Aliyev AND (Putin OR Peskov)"\n',
+    "slow.toml": 'severity = "digest"\nquery = "Baku"\n',
+}
+
+
+class Hooks:
+    """The Slack webhook and the JSON webhook, recording what they receive."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.slack: list[dict[str, Any]] = []
+        self.webhook: list[dict[str, Any]] = []
+        server.expect_request("/slack", method="POST").respond_with_handler(self._to(self.slack))
+        server.expect_request("/hook", method="POST").respond_with_handler(self._to(self.webhook))
+
+    @staticmethod
+    def _to(into: list[dict[str, Any]]) -> Any:
+        def handler(request: Request) -> Response:
+            into.append(json.loads(request.data))
+            return Response("ok")
+
+        return handler
+
+
+def setup(
+    tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch, feeds: list[str]
+) -> Path:
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    for name, body in WATCHLISTS.items():
+        (folder / name).write_text(body, encoding="utf-8")
+    monkeypatch.setenv("TEST_SLACK_URL", server.url_for("/slack"))
+    monkeypatch.setenv("TEST_WEBHOOK_URL", server.url_for("/hook"))
+    lines = [
+        'database = "monitor.db"',
+        f'watchlists = "{folder}"',
+        "[fetch]",
+        "allow_private_networks = true",
+        "fetch_pages = false",
+        "[alerts]",
+        'group_wait = "1m"',
+        "[channels.console]",
+        "[channels.slack]",
+        'webhook_url_env = "TEST_SLACK_URL"',
+        "[channels.webhook]",
+        'url_env = "TEST_WEBHOOK_URL"',
+    ]
+    for url in feeds:
+        lines += ["[[feeds]]", f'url = "{url}"']
+    config = tmp_path / "monitor.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+def serve_feed(server: HTTPServer, path: str, title: str, items: list[dict[str, str]]) -> str:
+    server.expect_request(path).respond_with_data(
+        rss(items, title=title), content_type="application/rss+xml"
+    )
+    return server.url_for(path)
+
+
+def test_ten_outlets_one_wire_story_alert_once_per_watchlist_and_channel(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = Hooks(httpserver)
+    feeds = []
+    for i, name in enumerate(OUTLETS):
+        items = [
+            {
+                "title": f"Baku shuts Russian House ({name} headline {i})",
+                "link": f"http://outlet{i}.test/world/baku-russian-house-{i}",
+                "guid": f"outlet{i}-1",
+                "description": html(outlet_copy(i)),
+            }
+        ]
+        if i == 0:  # the first outlet also carries the two other stories about the same people
+            for j, other in enumerate(OTHER):
+                items.append(
+                    {
+                        "title": f"Other story {j + 1}",
+                        "link": f"http://outlet0.test/other-{j + 1}",
+                        "description": html(other),
+                    }
+                )
+        feeds.append(serve_feed(httpserver, f"/o{i}/feed.xml", name, items))
+    config = setup(tmp_path, httpserver, monkeypatch, feeds)
+
+    result = monitor("fetch", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "articles: 12 new" in result.stdout
+
+    db = Database(tmp_path / "monitor.db")
+    story_of = {r["title"]: r["story_id"] for r in db["articles"].rows}
+    wire_stories = {s for t, s in story_of.items() if t.startswith("Baku shuts")}
+    assert len(wire_stories) == 1  # ten copies, one story
+    assert len({story_of["Other story 1"], story_of["Other story 2"], *wire_stories}) == 3
+
+    rows = list(db["outbox"].rows)
+    # rift on 3 channels + people on 2 channels, for 3 stories; the digest watchlist: none.
+    assert len(rows) == 3 * 3 + 3 * 2
+    assert {r["status"] for r in rows} == {"sent"}
+    per_key = {(r["dedup_key"].split(":")[1], r["channel"]) for r in rows}
+    assert len(per_key) == 5
+    # The digest severity is matched and stored, but waits (no outbox row) for the digest.
+    assert db.execute("SELECT count(*) FROM matches WHERE watchlist = 'slow'").fetchone()[0] == 12
+
+    # The JSON webhook got one roll-up: six alerts, the wire story once per watchlist.
+    [body] = hooks.webhook
+    assert body["count"] == 6 and len(body["alerts"]) == 6
+    wire = [a for a in body["alerts"] if a["story_id"] in wire_stories]
+    assert sorted(a["watchlist"] for a in wire) == ["people", "rift"]
+    for alert in wire:
+        assert sorted([alert["outlet"], *alert["also_in"]]) == sorted(OUTLETS)
+        assert len(alert["also_in"]) == 9
+    others = [a for a in body["alerts"] if a["story_id"] not in wire_stories]
+    assert sorted(a["title"] for a in others) == ["Other story 1"] * 2 + ["Other story 2"] * 2
+    assert all(a["also_in"] == [] for a in others)
+
+    # Slack: one message (paced, rolled up), the outlets named in each wire alert.
+    [message] = hooks.slack
+    text = json.dumps(message)
+    assert message["text"].startswith("6 alerts: ")
+    assert text.count("Also in: ") == 2
+    # The console: the rift watchlist's three stories, rolled up into one message.
+    assert result.stdout.count("[immediate] rift:") == 3
+    assert result.stdout.count("also in: ") == 1
+
+    # Polled again: the same article under a new GUID and a tracking-parameter URL is known;
+    # a copy under a new GUID and a new URL is stored but joins the story: no new alert.
+    httpserver.clear()
+    Hooks(httpserver)
+    serve_feed(
+        httpserver,
+        "/o0/feed.xml",
+        OUTLETS[0],
+        [
+            {
+                "title": "Baku shuts Russian House (updated)",
+                "link": "http://OUTLET0.test/world/baku-russian-house-0?utm_source=rss&fbclid=x1",
+                "guid": "outlet0-1-new-guid",
+                "description": html(outlet_copy(0)),
+            },
+            {
+                "title": "Baku shuts Russian House (republished)",
+                "link": "http://outlet0.test/2025/07/09/republished",
+                "guid": "outlet0-republished",
+                "description": html(outlet_copy(4)),
+            },
+        ],
+    )
+    again = monitor("fetch", "--all", config=config)
+    assert again.returncode == 0, again.stderr
+    assert "articles: 1 new" in again.stdout and "alerts: 0 sent" in again.stdout
+    db = Database(tmp_path / "monitor.db")
+    assert db["outbox"].count == 15
+    republished = next(r for r in db["articles"].rows if r["guid"] == "outlet0-republished")
+    assert republished["story_id"] in wire_stories
+
+
+def test_signatures_group_copies_and_keep_other_stories_apart() -> None:
+    wire = stories.signature("\n".join(WIRE))
+    assert wire is not None
+    for i in range(1, 10):
+        copy = stories.signature("\n".join(outlet_copy(i)))
+        assert copy is not None and stories.same_story(wire, copy), i
+    texts = ["\n".join(o) for o in OTHER] + ["\n".join(seed_body(s)) for s in ("000", "002", "004")]
+    sigs = [stories.signature(t) for t in texts]
+    for a in [wire, *sigs]:
+        for b in sigs:
+            assert a is not None and b is not None
+            if a is not b:
+                assert not stories.same_story(a, b)
+                assert stories.jaccard_estimate(a, b) < 0.1
+
+
+def test_short_texts_are_never_grouped_by_similarity() -> None:
+    assert stories.signature("Baku summons the Russian ambassador over Yekaterinburg.") is None
+
+
+def test_signature_survives_storage_round_trip() -> None:
+    sig = stories.signature("\n".join(WIRE))
+    assert sig is not None
+    again = stories.Signature.from_bytes(sig.to_bytes(), sig.shingles)
+    assert again == sig and stories.jaccard_estimate(sig, again) == 1.0
+    assert len(set(sig.band_keys())) == stories.BANDS
