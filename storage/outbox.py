@@ -47,11 +47,16 @@ class OutboxRow:
         )
 
 
-def due_rows(db: Database, *, limit: int = 500) -> list[OutboxRow]:
+DIGEST_KIND = "digest"  # weekly digests share the outbox but are delivered by the digest job
+
+
+def due_rows(db: Database, *, limit: int = 500, digests: bool = False) -> list[OutboxRow]:
+    """Due alert rows, or with ``digests=True`` due digest rows (never both: each has its
+    own sender)."""
     rows = db.query(
         "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-        "ORDER BY id LIMIT ?",
-        [clock.iso_now(), limit],
+        f"AND kind {'=' if digests else '!='} ? ORDER BY id LIMIT ?",
+        [clock.iso_now(), DIGEST_KIND, limit],
     )
     return [OutboxRow.from_row(row) for row in rows]
 

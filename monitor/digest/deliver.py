@@ -1,0 +1,152 @@
+"""Where a rendered digest goes: a file, standard output, or a configured channel.
+
+- email: multipart/alternative with a plain-text part and a multipart/related HTML part whose
+  charts are inline attachments (``cid:``), sent through the email channel's SMTP client;
+- Slack: the Markdown form in one Block Kit ``markdown`` block (standard Markdown; charts
+  cannot travel through a webhook, the per-day line stands in);
+- console: the text form.
+
+A file: HTML embeds its charts as ``data:`` URIs (one self-contained file); Markdown writes
+each chart beside it as ``<stem>-<watchlist>.png`` and links it by that name.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import TextIO, cast
+
+import httpx
+
+from ..channels.email import EmailChannel, message_id
+from ..channels.render import one_line
+from ..channels.slack import PERMANENT
+from ..config import ConsoleSettings, EmailSettings, SlackSettings
+from ..errors import DeliveryError, InputError
+from ..fetch import retry_after_seconds
+from .charts import digest_charts
+from .model import Digest
+from .render import render
+
+SLACK_LIMIT = 12_000  # characters a Slack markdown block accepts
+ChannelSettings = ConsoleSettings | EmailSettings | SlackSettings
+
+
+def channel_stream(channels: Mapping[str, object], name: str) -> TextIO:
+    """Where the console channel writes (standard output unless it was given another)."""
+    return cast(TextIO, getattr(channels.get(name), "stream", None) or sys.stdout)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "watchlist"
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def standalone(digest: Digest, fmt: str) -> str:
+    """The digest for standard output: HTML with its charts inside, the others without."""
+    if fmt == "html":
+        charts = {name: data_uri(png) for name, png in digest_charts(digest).items()}
+        return render(digest, fmt, charts=charts)
+    return render(digest, fmt)
+
+
+def write_file(digest: Digest, fmt: str, path: Path) -> list[Path]:
+    """Write the digest to ``path`` (and, for Markdown, its charts beside it); the files."""
+    written = [path]
+    charts: dict[str, str] = {}
+    if fmt == "markdown":
+        for name, png in digest_charts(digest).items():
+            image = path.with_name(f"{path.stem}-{slug(name)}.png")
+            _write(image, png)
+            charts[name] = image.name
+            written.append(image)
+        text = render(digest, fmt, charts=charts)
+    else:
+        text = standalone(digest, fmt)
+    _write(path, text.encode("utf-8"))
+    return written
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
+def email_message(digest: Digest, settings: EmailSettings, *, key: str) -> EmailMessage:
+    """The digest as an email: plain text, and HTML with its charts as inline images."""
+    pngs = digest_charts(digest)
+    domain = settings.sender.rpartition("@")[2] or None
+    cids = {name: make_msgid(f"chart.{slug(name)}", domain=domain) for name in pngs}
+    message = EmailMessage()
+    message["Subject"] = one_line(digest.title)[:250]
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = message_id(key, settings.sender)
+    message["X-News-Monitor-Key"] = one_line(key)
+    message.set_content(render(digest, "text"))
+    html = render(digest, "html", charts={n: f"cid:{c[1:-1]}" for n, c in cids.items()})
+    message.add_alternative(html, subtype="html")
+    html_part = next(p for p in message.iter_parts() if p.get_content_type() == "text/html")
+    for name, png in pngs.items():
+        html_part.add_related(
+            png, "image", "png", cid=cids[name], filename=f"{slug(name)}.png", disposition="inline"
+        )
+    return message
+
+
+def slack_body(digest: Digest) -> dict[str, object]:
+    text = render(digest, "markdown")
+    if len(text) > SLACK_LIMIT:
+        text = text[: SLACK_LIMIT - 60].rsplit("\n", 1)[0] + "\n\n… (cut: see the email or file)"
+    return {"text": one_line(digest.title), "blocks": [{"type": "markdown", "text": text}]}
+
+
+async def send(
+    digest: Digest, channel: str, settings: ChannelSettings, *, key: str, stream: TextIO
+) -> None:
+    """Deliver the digest on one channel or raise DeliveryError."""
+    if isinstance(settings, EmailSettings):
+        message = email_message(digest, settings, key=key)
+        await _send_email(EmailChannel(settings), message)
+    elif isinstance(settings, SlackSettings):
+        await _post_slack(channel, settings, slack_body(digest))
+    else:
+        try:
+            stream.write(render(digest, "text") + "\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            raise DeliveryError(channel, f"cannot write to the console: {exc}") from exc
+
+
+async def _send_email(channel: EmailChannel, message: EmailMessage) -> None:
+    import asyncio
+
+    # The email channel's own SMTP client and its error mapping (security modes, login,
+    # permanent 5xx); only the message differs from an alert's.
+    await asyncio.to_thread(channel._send_sync, message)
+
+
+async def _post_slack(channel: str, settings: SlackSettings, body: Mapping[str, object]) -> None:
+    try:
+        async with httpx.AsyncClient(timeout=settings.timeout) as client:
+            response = await client.post(settings.webhook_url, json=body)
+    except httpx.HTTPError as exc:  # the message could hold the secret URL: type only
+        raise DeliveryError(channel, f"webhook request failed: {type(exc).__name__}") from exc
+    if response.status_code == 200:
+        return
+    reason = f"webhook answered HTTP {response.status_code} {one_line(response.text[:200])}"
+    if response.status_code == 429:
+        retry = retry_after_seconds(response.headers.get("retry-after"))
+        raise DeliveryError(channel, reason, retry_after=retry)
+    raise DeliveryError(channel, reason, permanent=response.status_code in PERMANENT)
