@@ -143,11 +143,13 @@ def build_digest(
         extra = sorted({r.watchlist for r in rows} - seen)
         selected = [*selected, *(WatchlistInfo(name) for name in extra)]
     groups = story_groups(rows)
-    sections = tuple(_watchlist(info, rows, groups, baseline, period) for info in selected)
+    sections = [_watchlist(info, rows, groups, baseline, period) for info in selected]
+    if not only:  # the busiest first, the quiet ones last (each in one line)
+        sections.sort(key=lambda w: (w.quiet, -w.matches, w.name))
     return Digest(
         period=period,
         generated_at=(now or clock.now()).astimezone(period.zone),
-        watchlists=sections,
+        watchlists=tuple(sections),
         health=_health(db, period),
     )
 
