@@ -131,12 +131,16 @@ def write_watchlists(folder: Path) -> Path:
     return folder
 
 
-def write_config(tmp_path: Path, *, extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, *, digest: str = 'timezone = "UTC"', channels: str = "[channels.console]"
+) -> Path:
+    """A config for the database ``digest.db`` beside it, with the three watchlists."""
     folder = write_watchlists(tmp_path / "watchlists")
     config = tmp_path / "monitor.toml"
     config.write_text(
         f'database = "digest.db"\nwatchlists = "{folder.name}"\n'
-        f'[digest]\ntimezone = "UTC"\n[channels.console]\n{extra}\n',
+        f'[daemon]\ncheck_every = "1s"\nshutdown_grace = "2s"\n'
+        f"[digest]\n{digest}\n{channels}\n",
         encoding="utf-8",
     )
     return config
