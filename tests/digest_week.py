@@ -54,24 +54,99 @@ SHORT = "Corridor"
 R3 = ("Azerbaijan", "Baku", "Russia")
 THIS_WEEK = [
     # RAID: 4 outlets, best score 12
-    Item("rift", "themoscowtimes.com", RAID, "2026-11-16T08:00:00Z", 8, (*R3, "Sputnik Azerbaijan")),
-    Item("rift", "oc-media.org", RAID, "2026-11-16T10:30:00Z", 12, (*R3, "Sputnik Azerbaijan"),
-         ("Police in **Baku** raided the office of **Sputnik Azerbaijan** on Monday.", "Two editors were detained, the **Russian** embassy said.")),
-    Item("rift", "jam-news.net", RAID.upper(), "2026-11-17T09:00:00Z", 6, (*R3, "Sputnik Azerbaijan")),
-    Item("rift", "eurasianet.org", RAID + "!", "2026-11-17T12:00:00Z", 9, (*R3, "Sputnik Azerbaijan")),
+    Item(
+        "rift", "themoscowtimes.com", RAID, "2026-11-16T08:00:00Z", 8, (*R3, "Sputnik Azerbaijan")
+    ),
+    Item(
+        "rift",
+        "oc-media.org",
+        RAID,
+        "2026-11-16T10:30:00Z",
+        12,
+        (*R3, "Sputnik Azerbaijan"),
+        (
+            "Police in **Baku** raided the office of **Sputnik Azerbaijan** on Monday.",
+            "Two editors were detained, the **Russian** embassy said.",
+        ),
+    ),
+    Item(
+        "rift", "jam-news.net", RAID.upper(), "2026-11-17T09:00:00Z", 6, (*R3, "Sputnik Azerbaijan")
+    ),
+    Item(
+        "rift", "eurasianet.org", RAID + "!", "2026-11-17T12:00:00Z", 9, (*R3, "Sputnik Azerbaijan")
+    ),
     # CUSTODY: 3 outlets (meduza twice), best score 15
-    Item("rift", "meduza.io", CUSTODY, "2026-11-17T06:00:00Z", 15, ("Azerbaijan", "Russia", "Yekaterinburg"),
-         ("Two men died after a **Yekaterinburg** police raid on an **Azerbaijani** diaspora.", "Relatives say they were beaten in custody.")),
-    Item("rift", "themoscowtimes.com", CUSTODY, "2026-11-17T07:00:00Z", 10, ("Azerbaijan", "Russia", "Yekaterinburg")),
-    Item("rift", "meduza.io", CUSTODY, "2026-11-18T07:00:00Z", 9, ("Azerbaijan", "Russia", "Yekaterinburg")),
-    Item("rift", "oc-media.org", CUSTODY, "2026-11-18T11:00:00Z", 11, ("Azerbaijan", "Russia", "Yekaterinburg")),
+    Item(
+        "rift",
+        "meduza.io",
+        CUSTODY,
+        "2026-11-17T06:00:00Z",
+        15,
+        ("Azerbaijan", "Russia", "Yekaterinburg"),
+        (
+            "Two men died after a **Yekaterinburg** police raid on an **Azerbaijani** diaspora.",
+            "Relatives say they were beaten in custody.",
+        ),
+    ),
+    Item(
+        "rift",
+        "themoscowtimes.com",
+        CUSTODY,
+        "2026-11-17T07:00:00Z",
+        10,
+        ("Azerbaijan", "Russia", "Yekaterinburg"),
+    ),
+    Item(
+        "rift",
+        "meduza.io",
+        CUSTODY,
+        "2026-11-18T07:00:00Z",
+        9,
+        ("Azerbaijan", "Russia", "Yekaterinburg"),
+    ),
+    Item(
+        "rift",
+        "oc-media.org",
+        CUSTODY,
+        "2026-11-18T11:00:00Z",
+        11,
+        ("Azerbaijan", "Russia", "Yekaterinburg"),
+    ),
     # AZAL: 3 outlets, best score 9 -> after CUSTODY
-    Item("rift", "eurasianet.org", AZAL, "2026-11-18T15:00:00Z", 9, ("AZAL", "Azerbaijan", "Kremlin", "Russia")),
-    Item("rift", "civil.ge", AZAL, "2026-11-19T08:00:00Z", 7, ("AZAL", "Azerbaijan", "Kremlin", "Russia")),
-    Item("rift", "jam-news.net", AZAL, "2026-11-20T08:00:00Z", 8, ("AZAL", "Azerbaijan", "Kremlin", "Russia")),
+    Item(
+        "rift",
+        "eurasianet.org",
+        AZAL,
+        "2026-11-18T15:00:00Z",
+        9,
+        ("AZAL", "Azerbaijan", "Kremlin", "Russia"),
+    ),
+    Item(
+        "rift",
+        "civil.ge",
+        AZAL,
+        "2026-11-19T08:00:00Z",
+        7,
+        ("AZAL", "Azerbaijan", "Kremlin", "Russia"),
+    ),
+    Item(
+        "rift",
+        "jam-news.net",
+        AZAL,
+        "2026-11-20T08:00:00Z",
+        8,
+        ("AZAL", "Azerbaijan", "Kremlin", "Russia"),
+    ),
     # ENVOY: one outlet, the highest score of all -> still last (coverage first)
-    Item("rift", "themoscowtimes.com", ENVOY, "2026-11-21T18:00:00Z", 20, ("Baku", "Kremlin", "Russia"),
-         ("The **Kremlin** summoned the envoy <b>again</b> & said *nothing* more.",)),
+    Item(
+        "rift",
+        "themoscowtimes.com",
+        ENVOY,
+        "2026-11-21T18:00:00Z",
+        20,
+        ("Baku", "Kremlin", "Russia"),
+        ("The **Kremlin** summoned the envoy <b>again</b> & said *nothing* more.",),
+    ),
     # corridor
     Item("corridor", "civil.ge", PEACE, "2026-11-19T09:00:00Z", 10, ("Armenia", "peace deal")),
     Item("corridor", "oc-media.org", PEACE, "2026-11-19T10:00:00Z", 8, ("Armenia", "peace deal")),
@@ -82,18 +157,67 @@ THIS_WEEK = [
     Item("corridor", "jam-news.net", SHORT, "2026-11-22T10:00:00Z", 2, ("corridor",)),
 ]
 WEEK_BEFORE = [
-    Item("rift", "themoscowtimes.com", "Moscow and Baku trade barbs", "2026-11-10T08:00:00Z", 5, ("Azerbaijan", "Russia")),
-    Item("rift", "oc-media.org", "Baku recalls a delegation", "2026-11-12T08:00:00Z", 5, ("Baku", "Russia")),
-    Item("rift", "civil.ge", "Russia and Azerbaijan: a cold week", "2026-11-15T23:00:00Z", 4, ("Azerbaijan", "Russia")),
+    Item(
+        "rift",
+        "themoscowtimes.com",
+        "Moscow and Baku trade barbs",
+        "2026-11-10T08:00:00Z",
+        5,
+        ("Azerbaijan", "Russia"),
+    ),
+    Item(
+        "rift",
+        "oc-media.org",
+        "Baku recalls a delegation",
+        "2026-11-12T08:00:00Z",
+        5,
+        ("Baku", "Russia"),
+    ),
+    Item(
+        "rift",
+        "civil.ge",
+        "Russia and Azerbaijan: a cold week",
+        "2026-11-15T23:00:00Z",
+        4,
+        ("Azerbaijan", "Russia"),
+    ),
     *(
-        Item("corridor", "civil.ge", f"Corridor talks, day {d}", f"2026-11-{d:02d}T08:00:00Z", 3, ("Zangezur", "corridor"))
+        Item(
+            "corridor",
+            "civil.ge",
+            f"Corridor talks, day {d}",
+            f"2026-11-{d:02d}T08:00:00Z",
+            3,
+            ("Zangezur", "corridor"),
+        )
         for d in range(9, 16)
     ),
-    Item("energy", "eurasianet.org", "Caspian gas pipeline plans", "2026-11-11T08:00:00Z", 4, ("gas", "pipeline")),
-    Item("energy", "oc-media.org", "Gas prices in the South Caucasus", "2026-11-13T08:00:00Z", 4, ("gas",)),
+    Item(
+        "energy",
+        "eurasianet.org",
+        "Caspian gas pipeline plans",
+        "2026-11-11T08:00:00Z",
+        4,
+        ("gas", "pipeline"),
+    ),
+    Item(
+        "energy",
+        "oc-media.org",
+        "Gas prices in the South Caucasus",
+        "2026-11-13T08:00:00Z",
+        4,
+        ("gas",),
+    ),
 ]
 OUTSIDE = [  # the Monday after the week: in no period of the tests
-    Item("rift", "meduza.io", "Next week's story about Russia and Azerbaijan", "2026-11-23T00:00:00Z", 30, ("Azerbaijan", "Russia")),
+    Item(
+        "rift",
+        "meduza.io",
+        "Next week's story about Russia and Azerbaijan",
+        "2026-11-23T00:00:00Z",
+        30,
+        ("Azerbaijan", "Russia"),
+    ),
 ]
 
 # What the digest must say, worked out by hand from the lists above.
@@ -155,7 +279,9 @@ def fill(path: Path) -> Database:
             feed_ids[site] = _feed(db, f"https://{site}/feed", last_success="2026-11-22T20:00:00Z")
         _feed(db, FAILING_FEED, last_success="2026-11-08T10:00:00Z", errors=14, error="HTTP 503")
         silent = _feed(db, SILENT_FEED, last_success="2026-11-22T20:00:00Z")
-        _article(db, silent, "Old news from a quiet outlet", "2026-11-01T08:00:00Z", "quiet.example.org")
+        _article(
+            db, silent, "Old news from a quiet outlet", "2026-11-01T08:00:00Z", "quiet.example.org"
+        )
         for n, item in enumerate([*THIS_WEEK, *WEEK_BEFORE, *OUTSIDE]):
             article = _article(db, feed_ids[item.site], item.title, item.when, item.site, n)
             explanation = {
@@ -180,7 +306,9 @@ def fill(path: Path) -> Database:
     return db
 
 
-def _feed(db: Database, url: str, *, last_success: str, errors: int = 0, error: str | None = None) -> int:
+def _feed(
+    db: Database, url: str, *, last_success: str, errors: int = 0, error: str | None = None
+) -> int:
     cursor = db.execute(
         "INSERT INTO feeds (url, source, added_at, last_checked_at, last_success_at, "
         "next_check_at, last_status, error_count, last_error) VALUES (?, 'config', "

@@ -11,8 +11,8 @@ restarts. So:
   week), and a daemon down for the whole week does not send a stale one;
 - a DST change moves nothing: the scheduled moment is the configured wall-clock time in the
   configured zone, recomputed every time; a wall time the change skips (02:30 on the spring
-  night) counts as passed once the clocks jump, and one that happens twice is passed the
-  first time.
+  night) is read with the offset before the jump (so it falls at 03:30), and one that
+  happens twice (02:30 on the autumn night) is passed the first time.
 
 ``MONITOR_NOW`` (an ISO 8601 time with its offset) shifts the digest clock so that start-up
 happens at that moment; time then runs on as usual. It exists for tests and demonstrations.
