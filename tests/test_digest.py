@@ -84,7 +84,7 @@ def test_rising_terms_and_matches_per_day(digest: Digest) -> None:
     rift = section(digest, "rift")
     assert [(t.term, t.now, t.before) for t in rift.rising] == week.RIFT_RISING
     assert [count for _, count in rift.per_day] == week.RIFT_PER_DAY
-    assert [day.isoformat() for day, _ in rift.per_day][0] == "2026-11-16"
+    assert rift.per_day[0][0].isoformat() == "2026-11-16"
     corridor = section(digest, "corridor")
     # fewer Zangezur and corridor mentions than the week before: not rising
     assert [t.term for t in corridor.rising] == ["Armenia", "peace deal"]
