@@ -13,11 +13,12 @@ each chart beside it as ``<stem>-<watchlist>.png`` and links it by that name.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import sys
 from collections.abc import Mapping
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -85,8 +86,9 @@ def _write(path: Path, data: bytes) -> None:
 def email_message(digest: Digest, settings: EmailSettings, *, key: str) -> EmailMessage:
     """The digest as an email: plain text, and HTML with its charts as inline images."""
     pngs = digest_charts(digest)
-    domain = settings.sender.rpartition("@")[2] or None
-    cids = {name: make_msgid(f"chart.{slug(name)}", domain=domain) for name in pngs}
+    domain = one_line(settings.sender.rpartition("@")[2]) or "news-monitor.invalid"
+    tag = hashlib.sha256(key.encode()).hexdigest()[:12]  # stable: a retry is the same mail
+    cids = {name: f"<chart-{slug(name)}-{tag}@{domain}>" for name in pngs}
     message = EmailMessage()
     message["Subject"] = one_line(digest.title)[:250]
     message["From"] = settings.sender
