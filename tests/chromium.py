@@ -49,4 +49,6 @@ def screenshot(browser: str, page: Path, png: Path, *, width: int, height: int) 
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
     )
-    assert png.is_file(), f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-2000:]}"
+    assert png.is_file(), (
+        f"chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-2000:]}"
+    )

@@ -118,7 +118,9 @@ def test_print_and_write_each_format(tmp_path: Path) -> None:
     assert "== rift: 12 matches in 4 stories (the week before: 3, +9) ==" in printed.stdout
     assert "corridor" not in printed.stdout
     out = tmp_path / "out.html"
-    written = monitor("digest", "--week", week.WEEK, "--format", "html", "--output", str(out), config=config)
+    written = monitor(
+        "digest", "--week", week.WEEK, "--format", "html", "--output", str(out), config=config
+    )
     assert written.returncode == 0, written.stderr
     assert f"wrote {out}" in written.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
