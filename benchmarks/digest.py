@@ -63,11 +63,12 @@ TERMS = {
     "energy": ["gas", "pipeline", "Caspian", "oil", "SOCAR", "Gazprom"],
     "elections": ["election", "ballot", "turnout", "opposition", "OSCE"],
 }
-WORDS = str(
+_TEXT = (
     "the of and to in a is that for on with as was by at from his an were are which this be "
     "government minister said talks border ministry official agency statement report week "
     "security president region spokesman visit meeting sources according crisis relations"
-).split()
+)
+WORDS = _TEXT.split()
 
 
 def _stamp(moment: datetime) -> str:
