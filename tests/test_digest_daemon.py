@@ -176,3 +176,26 @@ def test_a_wall_time_the_clocks_skip_or_repeat_is_due_once() -> None:
     assert repeated == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     period = due_period(datetime(2026, 10, 25, 1, 45, tzinfo=UTC), sunday_0230, BERLIN)
     assert period is not None and period.week == "2026-W42"
+
+
+def test_a_new_installation_waits_for_the_next_scheduled_time(tmp_path: Path) -> None:
+    from monitor.app import open_app
+    from monitor.config import load_settings
+    from monitor.digest.job import queue_due
+    from monitor.digest.schedule import Clock
+
+    def at(moment: datetime) -> Clock:
+        return Clock(moment - datetime.now(UTC))
+
+    app = open_app(load_settings(week.write_config(tmp_path)))
+    try:
+        # first start on a Wednesday: Monday's digest time passed before it existed
+        assert queue_due(app, at(datetime(2026, 11, 25, 12, tzinfo=UTC))) == []
+        assert queue_due(app, at(datetime(2026, 11, 27, 12, tzinfo=UTC))) == []
+        # the next Monday 07:00 (UTC here) it is due, once
+        assert queue_due(app, at(datetime(2026, 11, 30, 7, 0, 1, tzinfo=UTC))) == [
+            "digest:2026-W48:console"
+        ]
+        assert queue_due(app, at(datetime(2026, 11, 30, 9, tzinfo=UTC))) == []
+    finally:
+        app.close()

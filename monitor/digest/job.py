@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
-from storage import digests, outbox
+from storage import clock as clock_module
+from storage import digests, meta, outbox
 from storage.outbox import OutboxRow
 
 from ..app import App
@@ -37,10 +39,23 @@ def digest_channels(app: App) -> list[str]:
     return [name for name in wanted if name in app.settings.channels]
 
 
+EPOCH_KEY = "digest_epoch"  # when the daemon first ran on this database (digest clock)
+
+
+def epoch(app: App, clock: Clock) -> datetime:
+    """The first start of the digest job on this database, recorded on first call."""
+    stored = meta.get(app.db, EPOCH_KEY)
+    if stored is None:
+        stored = clock_module.iso(clock.now())
+        meta.put(app.db, EPOCH_KEY, stored)
+    return clock_module.parse(stored)
+
+
 def queue_due(app: App, clock: Clock) -> list[str]:
     """Queue the digest of the week now due on each channel, unless queued before."""
     zone = zone_of(app.settings)
-    period = due_period(clock.now(), app.settings.digest, zone)
+    since = epoch(app, clock)
+    period = due_period(clock.now(), app.settings.digest, zone, since=since)
     channels = digest_channels(app)
     if period is None or period.week is None or not channels:
         return []

@@ -8,7 +8,8 @@ the unique key makes the question safe to ask any number of times, from any proc
 restarts. So:
 
 - a daemon down over the scheduled time sends the digest when it starts again (the same
-  week), and a daemon down for the whole week does not send a stale one;
+  week), and a daemon down for the whole week does not send a stale one; a daemon started
+  for the first time on a database waits for the next scheduled time;
 - a DST change moves nothing: the scheduled moment is the configured wall-clock time in the
   configured zone, recomputed every time; a wall time the change skips (02:30 on the spring
   night) is read with the offset before the jump (so it falls at 03:30), and one that
@@ -69,8 +70,14 @@ def scheduled_moment(now: datetime, settings: DigestSettings, zone: tzinfo) -> d
     return wall.astimezone(UTC)
 
 
-def due_period(now: datetime, settings: DigestSettings, zone: tzinfo) -> Period | None:
-    """The week whose digest is due at ``now``, or None before this week's scheduled time."""
-    if now < scheduled_moment(now, settings, zone):
+def due_period(
+    now: datetime, settings: DigestSettings, zone: tzinfo, *, since: datetime | None = None
+) -> Period | None:
+    """The week whose digest is due at ``now``, or None before this week's scheduled time,
+    or when the digest clock only started (``since``, the daemon's first start on this
+    database) after it: a new installation starts with next week's digest, not with a digest
+    of the week before it existed."""
+    moment = scheduled_moment(now, settings, zone)
+    if now < moment or (since is not None and since > moment):
         return None
     return last_complete_week(now, zone)
