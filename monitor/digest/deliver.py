@@ -12,6 +12,7 @@ each chart beside it as ``<stem>-<watchlist>.png`` and links it by that name.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -132,8 +133,6 @@ async def send(
 
 
 async def _send_email(channel: EmailChannel, message: EmailMessage) -> None:
-    import asyncio
-
     # The email channel's own SMTP client and its error mapping (security modes, login,
     # permanent 5xx); only the message differs from an alert's.
     await asyncio.to_thread(channel._send_sync, message)
