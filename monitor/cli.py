@@ -30,6 +30,8 @@ from .app import App, open_app
 from .config import Settings, load_settings, parse_duration
 from .cycle import CycleReport, run_cycle
 from .daemon import run_daemon
+from .digest import FORMATS
+from .digest.command import DigestRequest, run_digest
 from .errors import DeliveryError, ExtractError, InputError, MonitorError
 from .extract import Extraction, extract_page
 from .fetch import Fetcher
@@ -457,6 +459,62 @@ def alerts_test(ctx: click.Context, channel: str) -> None:
             )
             raise
     click.echo(f"test alert sent to {channel}: accepted")
+
+
+# -- digest ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--since", help="The last span of time, e.g. 7d, 24h, 2w (default: 7d).")
+@click.option("--week", help="An ISO week, e.g. 2026-W47 (in the digest's time zone).")
+@click.option(
+    "--watchlist",
+    "watchlist_names",
+    multiple=True,
+    metavar="NAME",
+    help="Only this watchlist (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format (default: digest.format in the config, else text).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (HTML embeds its charts; Markdown writes them beside it).",
+)
+@click.option(
+    "--send", multiple=True, metavar="CHANNEL", help="Send to a configured channel (repeatable)."
+)
+@click.pass_context
+def digest(
+    ctx: click.Context,
+    since: str | None,
+    week: str | None,
+    watchlist_names: tuple[str, ...],
+    fmt: str | None,
+    output: Path | None,
+    send: tuple[str, ...],
+) -> None:
+    """Summarise what matched: stories per watchlist, ranked, with trends and feed health."""
+    with _app(ctx) as app:
+        request = DigestRequest(
+            since=since,
+            week=week,
+            watchlists=watchlist_names,
+            format=fmt or app.settings.digest.format,
+            output=output,
+            send=send,
+        )
+        result = run_digest(app, request)
+    if result.text is not None:
+        click.echo(result.text, nl=False)
+    for path in result.written:
+        click.echo(f"wrote {path}", err=True)
+    for name in result.sent:
+        click.echo(f"digest sent to {name}", err=True)
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -134,10 +134,27 @@ class AlertSettings:
     retry_base: float = 30.0  # first retry delay; doubled at each attempt, up to an hour
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIGEST_FORMATS = ("text", "markdown", "html")
+
+
 @dataclass(frozen=True)
 class DigestSettings:
-    schedule: str = "mon 07:00"
-    channels: tuple[str, ...] = ()
+    """When and where the weekly digest goes.
+
+    ``channels`` None means every configured channel; an empty tuple turns the scheduled
+    digest off. ``timezone`` None means the machine's local zone."""
+
+    day: int = 0  # 0 = Monday, as in datetime.weekday()
+    hour: int = 7
+    minute: int = 0
+    timezone: str | None = None
+    channels: tuple[str, ...] | None = None
+    format: str = "text"
+
+    @property
+    def schedule(self) -> str:
+        return f"{DAYS[self.day]} {self.hour:02d}:{self.minute:02d}"
 
 
 @dataclass(frozen=True)
@@ -403,12 +420,50 @@ def _email(t: _Table) -> EmailSettings:
     return result
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
 def _digest(t: _Table) -> DigestSettings:
+    """``schedule = "mon 07:00"``, or the same as ``day = "mon"`` and ``time = "07:00"``."""
+    where = f"{t.path}: digest"
+    schedule = t.string("schedule", None)
+    day, clock = ([*schedule.split(None, 1), ""])[:2] if schedule else ("mon", "07:00")
+    if schedule and ("day" in t.data or "time" in t.data):
+        raise ConfigError(f"{where}: write either schedule or day and time, not both")
+    day, clock = t.string("day", day).strip().lower()[:3], t.string("time", clock).strip()
+    if day not in DAYS:
+        raise ConfigError(f"{where}.day: expected one of {', '.join(DAYS)}, got {day!r}")
+    m = _CLOCK.match(clock)
+    if not m:
+        raise ConfigError(f"{where}.time: expected a time like '07:00', got {clock!r}")
+    zone = t.string("timezone", None)
+    if zone is not None:
+        _check_zone(zone, where=f"{where}.timezone")
+    fmt = t.string("format", "text")
+    if fmt not in DIGEST_FORMATS:
+        raise ConfigError(f"{where}.format: expected text, markdown or html, got {fmt!r}")
+    channels = t.strings("channels") if "channels" in t.data else None
     result = DigestSettings(
-        schedule=t.string("schedule", "mon 07:00"), channels=t.strings("channels")
+        day=DAYS.index(day),
+        hour=int(m.group(1)),
+        minute=int(m.group(2)),
+        timezone=zone,
+        channels=channels,
+        format=fmt,
     )
     t.done()
     return result
+
+
+def _check_zone(name: str, *, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{where}: unknown time zone {name!r}", hint="use an IANA name like 'Europe/Berlin'"
+        ) from exc
 
 
 def _clean(t: _Table) -> CleanSettings:

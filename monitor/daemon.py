@@ -7,6 +7,9 @@ run twice at once, and missed wake-ups collapse into one. SIGTERM/SIGINT stop it
 feed is started, the cycle in flight gets ``daemon.shutdown_grace`` seconds to finish, then is
 cancelled; every article is stored with its matches and outbox rows in one transaction, so
 what was not stored is simply seen again as new on the next start.
+
+The weekly digest is a third job: every minute (and at start-up) it asks whether this ISO
+week's digest is due and queues it once per week and channel (see ``digest/schedule.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .app import App
 from .cycle import run_cycle
+from .digest.job import deliver_due as deliver_digests
+from .digest.job import queue_due as queue_digests
+from .digest.schedule import Clock
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ class Daemon:
         self.app = app
         self.stop = asyncio.Event()
         self.running: set[asyncio.Task[None]] = set()
+        self.clock = Clock.from_env()
 
     async def poll(self) -> None:
         if self.stop.is_set():
@@ -65,6 +72,18 @@ class Daemon:
             except Exception:
                 log.exception("alert delivery failed; the next pass runs as scheduled")
 
+    async def digest(self) -> None:
+        if self.stop.is_set():
+            return
+        with self._tracked():
+            try:
+                queue_digests(self.app, self.clock)
+                await deliver_digests(self.app)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("digest job failed; the next check runs as scheduled")
+
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
         task = asyncio.current_task()
@@ -98,12 +117,17 @@ class Daemon:
             id="deliver",
             next_run_time=now + timedelta(seconds=relay_every),
         )
+        scheduler.add_job(
+            self.digest, "interval", seconds=min(60.0, every), id="digest", next_run_time=now
+        )
         scheduler.start()
         log.info(
-            "daemon started: %d watchlists, channels: %s; checking feeds every %gs",
+            "daemon started: %d watchlists, channels: %s; checking feeds every %gs; "
+            "weekly digest %s",
             len(self.app.matcher.watchlists),
             ", ".join(self.app.channels) or "none",
             every,
+            self.app.settings.digest.schedule,
         )
         try:
             await self.stop.wait()

@@ -199,7 +199,14 @@ def _stories(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _stories]
+def _digest_indexes(db: Database) -> None:
+    """The weekly digest reads each feed's latest article (silent feeds) and each period's
+    digest-kind outbox rows; both were full scans."""
+    db.execute("CREATE INDEX IF NOT EXISTS articles_feed_fetched ON articles(feed_id, fetched_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS outbox_kind_status ON outbox(kind, status)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _stories, _digest_indexes]
 LATEST = len(MIGRATIONS)
 
 

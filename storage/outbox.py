@@ -50,14 +50,25 @@ class OutboxRow:
         )
 
 
+DIGEST_KIND = "digest"  # weekly digests share the outbox but are delivered by the digest job
+
+
 def due_rows(
-    db: Database, *, limit: int = 500, created_before: str | None = None
+    db: Database,
+    *,
+    limit: int = 500,
+    created_before: str | None = None,
+    digests: bool = False,
 ) -> list[OutboxRow]:
-    """Pending rows whose time has come, oldest first. With ``created_before``, rows never
+    """Pending alert rows whose time has come, oldest first, or with ``digests=True`` due
+    digest rows (never both: each has its own sender). With ``created_before``, rows never
     tried yet that were created later are held back (the group wait: copies of a story from
     other outlets, and other matches, get a moment to arrive and be sent together)."""
-    sql = "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
-    params: list[Any] = [clock.iso_now()]
+    sql = (
+        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+        f"AND kind {'=' if digests else '!='} ?"
+    )
+    params: list[Any] = [clock.iso_now(), DIGEST_KIND]
     if created_before is not None:
         sql += " AND (attempts > 0 OR created_at <= ?)"
         params.append(created_before)

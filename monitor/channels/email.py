@@ -49,8 +49,12 @@ class EmailChannel:
 
     async def send_rollup(self, rows: Sequence[OutboxRow], cap: int) -> None:
         message = build_message(rows, self.settings, cap=cap)
-        to = rows[0].recipients or self.settings.recipients
-        await asyncio.to_thread(self._send_sync, message, list(to))
+        await self.send_message(message, rows[0].recipients)
+
+    async def send_message(self, message: EmailMessage, to: Sequence[str] | None = None) -> None:
+        """Send a built message (an alert, a roll-up, a digest) to ``to`` or to every
+        configured recipient, raising DeliveryError as the relay expects."""
+        await asyncio.to_thread(self._send_sync, message, list(to or self.settings.recipients))
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
