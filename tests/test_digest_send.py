@@ -111,7 +111,6 @@ def test_slack_digest_is_one_markdown_block(tmp_path: Path, httpserver: HTTPServ
     assert r"\<again\>" in block["text"]
 
 
-
 def test_webhook_digest_carries_text_and_markdown(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
