@@ -32,6 +32,11 @@ The bench folder defaults to ``<repo>/../shared/bench/extraction`` (override wit
 (scored on those pages only). ``--leaks`` lists, after the table, each boilerplate snippet
 that leaked into news-monitor's output, grouped by page, to help tune cleaning rules.
 ``--json`` prints the same figures as one JSON document instead of the table.
+
+``--split`` also scores each set's two halves apart: a page belongs to the development half
+("dev") or the held-out half ("held") by the first byte of the SHA-1 of its id (even: dev).
+The cleaning rules are tuned on dev pages only, so the held rows show whether a gain holds on
+pages no rule was written from.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -61,6 +67,7 @@ SETS = ("scrapinghub", "wcxb-dev-articles")
 TOOLS = ("trafilatura", "news-monitor (no cleaning)", "news-monitor")
 WARMUP_PAGES = 3
 TOKEN = re.compile(r"\w+", re.UNICODE)  # as score.py
+HALVES = ("dev", "held")
 
 Extractor = Callable[[bytes, str | None], str]
 
@@ -202,9 +209,15 @@ def score(score_py: Path, dataset: Path, output: Path) -> dict[str, Any]:
     return result
 
 
-def subset_dataset(set_dir: Path, pages: Sequence[Page], tmp: Path) -> Path:
-    """A dataset folder holding only ``pages``' truth files, for scoring a --limit run."""
-    subset = tmp / set_dir.name
+def half(page_id: str) -> str:
+    """The page's half of its set: fixed by its id alone, so it never moves between runs."""
+    return HALVES[hashlib.sha1(page_id.encode("utf-8")).digest()[0] % 2]
+
+
+def subset_dataset(set_dir: Path, pages: Sequence[Page], tmp: Path, name: str = "") -> Path:
+    """A dataset folder holding only ``pages``' truth files, for scoring a --limit run or
+    one half of a set."""
+    subset = tmp / (name or set_dir.name)
     (subset / "truth").mkdir(parents=True)
     for page in pages:
         (subset / "truth" / f"{page.id}.json").symlink_to(set_dir / "truth" / f"{page.id}.json")
@@ -235,14 +248,43 @@ def has_without(pages: Sequence[Page]) -> bool:
     return any(len(fold(s).split()) >= 3 for p in pages for s in p.truth.get("without") or [])
 
 
+def score_halves(
+    bench: Path, set_dir: Path, pages: Sequence[Page], runs: dict[str, ToolRun], out: Path, tmp: Path
+) -> dict[str, dict[str, Any]]:
+    """Each tool's figures on the dev half and on the held-out half of the set."""
+    halves: dict[str, dict[str, Any]] = {}
+    for which in HALVES:
+        chosen = [(i, p) for i, p in enumerate(pages) if half(p.id) == which]
+        if not chosen:
+            continue
+        dataset = subset_dataset(set_dir, [p for _, p in chosen], tmp, f"{set_dir.name}-{which}")
+        tools: dict[str, Any] = {}
+        for name, tool_run in runs.items():
+            figures = score(bench / "score.py", dataset, out / name)
+            figures["ms_per_page"] = 1000 * sum(tool_run.seconds[i] for i, _ in chosen) / len(chosen)
+            figures["crashed"] = [p.id for _, p in chosen if p.id in tool_run.crashed]
+            tools[name] = figures
+        halves[which] = {"has_without": has_without([p for _, p in chosen]), "tools": tools}
+    return halves
+
+
 # --- reporting ------------------------------------------------------------------------------
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each set's whole-set figures, then its halves' (``SET/dev``, ``SET/held``) if split."""
+    rows = []
+    for set_name, entry in report["sets"].items():
+        rows.append((set_name, entry))
+        rows += [(f"{set_name}/{which}", e) for which, e in entry.get("halves", {}).items()]
+    return rows
 
 
 def table(report: dict[str, Any]) -> str:
     head = ["set", "tool", "pages", "precision", "recall", "f1", "leaked (pages)", "ms/page"]
     rows: list[list[str]] = []
     notes: list[str] = []
-    for set_name, entry in report["sets"].items():
+    for set_name, entry in _rows(report):
         for tool, r in entry["tools"].items():
             leaked = (
                 f"{r['leaked_snippets']} ({r['leaky_pages']})" if entry["has_without"] else "n/a"
@@ -259,7 +301,7 @@ def table(report: dict[str, Any]) -> str:
                     f"{r['ms_per_page']:.1f}",
                 ]
             )
-            if r["crashed"]:
+            if r["crashed"] and "/" not in set_name:
                 notes.append(
                     f"note: {tool} raised on {len(r['crashed'])} {set_name} page(s), counted "
                     f"as empty: {', '.join(r['crashed'][:5])}"
@@ -328,6 +370,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--leaks", action="store_true", help="list news-monitor's leaked snippets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument(
+        "--split", action="store_true", help="also score the dev and held-out halves apart"
+    )
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be 1 or more")
@@ -372,6 +417,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 figures["empty_pages"] = tool_run.empty
                 figures["crashed"] = tool_run.crashed
                 entry["tools"][name] = figures
+            if args.split:
+                entry["halves"] = score_halves(bench, set_dir, pages, runs, out, Path(tmp))
             base = entry["tools"]["trafilatura"]["ms_per_page"]
             ours = entry["tools"]["news-monitor"]["ms_per_page"]
             entry["overhead_pct"] = 100 * (ours - base) / base if base else None

@@ -4,13 +4,15 @@ The order, on trafilatura's XML body (so page structure and links are still visi
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
    its text, word count and words inside links.
-2. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
+2. Drop the page's headline where the body repeats it at the top: it is the title, not the
+   story, and it is stored as the title already.
+3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
    ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
    that carries several appeal/prompt cues at once.
-3. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
+4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
    caller passes the fingerprints storage has counted often enough).
-4. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
+5. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
    stays; and cleaning that would leave next to no text is undone.
 
 Every dropped block is reported with its rule, category and reason.
@@ -178,12 +180,20 @@ def _text(element: _Element) -> str:
     return " ".join("".join(parts).split())
 
 
-def clean_body(body: _Element, *, site_boilerplate: frozenset[str] = frozenset()) -> Cleaned:
+def clean_body(
+    body: _Element,
+    *,
+    site_boilerplate: frozenset[str] = frozenset(),
+    title: str | None = None,
+) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
-    is modified in place when something is dropped)."""
+    is modified in place when something is dropped). ``title`` is the page's headline from
+    its metadata, dropped where the body opens with it."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
+    if title:
+        _apply_headline(blocks, fingerprint(title))
     _apply_rules(blocks, load_rules())
     _apply_site(blocks, site_boilerplate)
     dropped = [b for b in blocks if b.dropped is not None]
@@ -268,6 +278,17 @@ def _teaser_like(block: Block) -> bool:
     if block.link_density >= 0.5:
         return True
     return block.words <= 20 and not block.text.rstrip().endswith((".", "!", "?", "…", ":"))
+
+
+HEADLINE = Rule("headline", "meta", "repeats the page's headline", "block", (), 10**6)
+
+
+def _apply_headline(blocks: list[Block], headline: str) -> None:
+    """The leading blocks that say the headline again (some pages print it twice)."""
+    for block in blocks:
+        if block.fingerprint != headline:
+            return
+        _drop(block, HEADLINE)
 
 
 def _apply_site(blocks: list[Block], boilerplate: frozenset[str]) -> None:
