@@ -112,7 +112,7 @@ def test_teasers_no_longer_make_seed_000_mention_putin() -> None:
 
 def page(*paragraphs: str) -> bytes:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    return f"<html lang='en'><body><article><h1>Story</h1>{body}</article></body></html>".encode()
+    return f"<html lang='en'><head><title>Talks to resume</title></head><body><article>{body}</article></body></html>".encode()
 
 
 PROSE = (
@@ -170,7 +170,7 @@ def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> No
 
 def test_a_related_heading_drops_its_teasers_but_not_the_article_after_it() -> None:
     html_page = (
-        "<html lang='en'><body><article><h1>Story</h1>"
+        "<html lang='en'><head><title>Talks to resume</title></head><body><article>"
         f"<p>{PROSE}</p><h2>Related articles</h2>"
         "<ul><li>Azerbaijan closes Russian House</li><li>Sputnik bureau raided in Baku</li></ul>"
         "<h2>What comes next</h2>"
@@ -182,6 +182,22 @@ def test_a_related_heading_drops_its_teasers_but_not_the_article_after_it() -> N
     assert "Russian House" not in result.text and "Sputnik bureau" not in result.text
     assert "What comes next" in result.text and "Monday" in result.text
     assert {d.rule for d in result.dropped} == {"related-section"}
+
+
+def test_the_headline_the_body_repeats_is_dropped_once_as_meta() -> None:
+    """The title is stored apart; said again atop the body it only doubles its words."""
+    html_page = (
+        "<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
+        f"<h1>Talks to resume in spring</h1><p>{PROSE}</p>"
+        f"<p>Talks to resume in spring</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert result.title == "Talks to resume in spring"
+    assert [(d.rule, d.category) for d in result.dropped] == [("headline", "meta")]
+    # only the leading copy: the same words further down are the story's own
+    assert squash(result.text).count("Talks to resume in spring") == 1
+    assert squash(result.text).startswith("Officials in Baku")
 
 
 def test_cleaning_never_empties_an_article() -> None:
