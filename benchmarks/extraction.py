@@ -249,7 +249,12 @@ def has_without(pages: Sequence[Page]) -> bool:
 
 
 def score_halves(
-    bench: Path, set_dir: Path, pages: Sequence[Page], runs: dict[str, ToolRun], out: Path, tmp: Path
+    bench: Path,
+    set_dir: Path,
+    pages: Sequence[Page],
+    runs: dict[str, ToolRun],
+    out: Path,
+    tmp: Path,
 ) -> dict[str, dict[str, Any]]:
     """Each tool's figures on the dev half and on the held-out half of the set."""
     halves: dict[str, dict[str, Any]] = {}
@@ -261,7 +266,9 @@ def score_halves(
         tools: dict[str, Any] = {}
         for name, tool_run in runs.items():
             figures = score(bench / "score.py", dataset, out / name)
-            figures["ms_per_page"] = 1000 * sum(tool_run.seconds[i] for i, _ in chosen) / len(chosen)
+            figures["ms_per_page"] = (
+                1000 * sum(tool_run.seconds[i] for i, _ in chosen) / len(chosen)
+            )
             figures["crashed"] = [p.id for _, p in chosen if p.id in tool_run.crashed]
             tools[name] = figures
         halves[which] = {"has_without": has_without([p for _, p in chosen]), "tools": tools}
