@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,44 @@ def test_extract_json_lists_dropped_blocks(tmp_path: Path) -> None:
     reasons = {d["rule"]: d["reason"] for d in data["dropped"]}
     assert reasons["appeal-opening"] == "donation or membership appeal"
     assert any(d["text"] == "A Message from The Moscow Times:" for d in data["dropped"])
+
+
+# --- golden files: real benchmark pages, their clean text and dropped blocks stored ---------
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+GOLDEN_PAGES = json.loads((GOLDEN / "pages.json").read_text(encoding="utf-8"))
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def golden_outputs(name: str, url: str) -> tuple[str, str]:
+    result = extract_page(gzip.decompress((GOLDEN / f"{name}.html.gz").read_bytes()), url=url)
+    dropped = "".join(f"{d.rule}\t{squash(d.text)}\n" for d in result.dropped)
+    return result.text + "\n", dropped
+
+
+@pytest.mark.parametrize("entry", GOLDEN_PAGES, ids=[p["name"] for p in GOLDEN_PAGES])
+def test_golden_pages_clean_to_their_stored_text(entry: dict[str, str]) -> None:
+    """Regenerate after an intended change with
+    ``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_clean.py -k golden``
+    and review the diff of the ``.expected.txt`` and ``.dropped.txt`` files."""
+    text, dropped = golden_outputs(entry["name"], entry["url"])
+    expected_text = GOLDEN / f"{entry['name']}.expected.txt"
+    expected_dropped = GOLDEN / f"{entry['name']}.dropped.txt"
+    if UPDATE_GOLDEN:
+        expected_text.write_text(text, encoding="utf-8")
+        expected_dropped.write_text(dropped, encoding="utf-8")
+    assert text == expected_text.read_text(encoding="utf-8")
+    assert dropped == expected_dropped.read_text(encoding="utf-8")
+    assert dropped, "a golden page is chosen for furniture the cleaner drops"
+
+
+def test_a_body_that_is_only_its_headline_is_kept() -> None:
+    """The body guard covers the headline rule too: a page whose text is its headline (and a
+    furniture line) keeps it rather than coming out empty."""
+    html_page = (
+        "<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
+        "<h1>Talks to resume in spring</h1><p>Share this article</p></article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Talks to resume in spring" in result.text
+    assert result.dropped == ()
