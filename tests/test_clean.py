@@ -135,8 +135,16 @@ PROSE = (
         "were detained, nor the support their colleagues had organised for them.",
         "Comments by the foreign minister, made on the sidelines of the summit, drew a sharp "
         "response from Moscow, where officials called them provocative.",
+        "The airline said it would offer 50% off fares on the Baku route from today, a discount "
+        "that analysts read as a bid to win back passengers after the crash.",
     ],
-    ids=["sanctions-supporters", "related-to-the-crash", "readers-and-support", "comments-by"],
+    ids=[
+        "sanctions-supporters",
+        "related-to-the-crash",
+        "readers-and-support",
+        "comments-by",
+        "percent-off-today",
+    ],
 )
 def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
     result = extract_page(page(PROSE, paragraph, PROSE.replace("Tuesday", "Friday")))
@@ -161,6 +169,23 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
         ("Читайте также: Алиев и Пашинян встретятся в Абу-Даби", "read-more-line"),
         ("Подпишитесь на нашу рассылку", "newsletter"),
         ("As an Amazon Associate we earn from qualifying purchases.", "affiliate"),
+        ("Thanks for signing up!", "newsletter"),
+        ("CLICK HERE TO GET THE EXAMPLE NEWS APP", "promo"),
+        (
+            "Join our mailing list! Get a newsletter when an episode is published, with news",
+            "newsletter-prose",
+        ),
+        (
+            "Hi, I’m Jane Doe, and I oversee all energy coverage at the Daily Example, from "
+            "pipelines to power markets.",
+            "author-bio",
+        ),
+        (
+            "Catch up on our coverage of the region, and follow us on Facebook, Instagram and "
+            "Telegram to stay up to date.",
+            "follow-prose",
+        ),
+        ("Start learning today! Unlock up to 55% OFF your subscription.", "promo-prose"),
     ],
 )
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
@@ -259,9 +284,9 @@ def test_a_body_that_is_only_its_headline_is_kept() -> None:
     """The body guard covers the headline rule too: a page whose text is its headline (and a
     furniture line) keeps it rather than coming out empty."""
     html_page = (
-        "<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
-        "<h1>Talks to resume in spring</h1><p>Share this article</p></article></body></html>"
-    ).encode()
+        b"<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
+        b"<h1>Talks to resume in spring</h1><p>Share this article</p></article></body></html>"
+    )
     result = extract_page(html_page)
     assert "Talks to resume in spring" in result.text
     assert result.dropped == ()
