@@ -32,6 +32,11 @@ The bench folder defaults to ``<repo>/../shared/bench/extraction`` (override wit
 (scored on those pages only). ``--leaks`` lists, after the table, each boilerplate snippet
 that leaked into news-monitor's output, grouped by page, to help tune cleaning rules.
 ``--json`` prints the same figures as one JSON document instead of the table.
+
+``--split`` also scores each set's two halves apart: a page belongs to the development half
+("dev") or the held-out half ("held") by the first byte of the SHA-1 of its id (even: dev).
+The cleaning rules are tuned on dev pages only, so the held rows show whether a gain holds on
+pages no rule was written from.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -61,6 +67,7 @@ SETS = ("scrapinghub", "wcxb-dev-articles")
 TOOLS = ("trafilatura", "news-monitor (no cleaning)", "news-monitor")
 WARMUP_PAGES = 3
 TOKEN = re.compile(r"\w+", re.UNICODE)  # as score.py
+HALVES = ("dev", "held")
 
 Extractor = Callable[[bytes, str | None], str]
 
@@ -80,6 +87,7 @@ class Page:
 @dataclass
 class ToolRun:
     seconds: list[float] = field(default_factory=list)
+    cleaning: list[float] = field(default_factory=list)  # the cleaning stage's share, per page
     empty: int = 0
     crashed: list[str] = field(default_factory=list)  # unexpected exceptions, page ids
 
@@ -99,12 +107,19 @@ def _trafilatura(html: bytes, url: str | None) -> str:
     return text if isinstance(text, str) else ""
 
 
+CLEANING_SECONDS: list[float] = []  # clean_body's own time, one entry per call
+
+
 def _news_monitor(*, clean: bool = True) -> Extractor:
     # The checkout this file lives in, rather than whichever news-monitor is installed.
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
+    from monitor import extract
     from monitor.errors import ExtractError
     from monitor.extract import extract_page
+
+    if clean and not hasattr(extract.clean_body, "timed"):
+        extract.clean_body = _timed(extract.clean_body)
 
     def run(html: bytes, url: str | None) -> str:
         try:
@@ -113,6 +128,22 @@ def _news_monitor(*, clean: bool = True) -> Extractor:
             return ""
 
     return run
+
+
+def _timed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` timing itself into CLEANING_SECONDS: the cleaning stage's cost measured
+    directly, not as the difference of two whole extractions (which the load of a shared
+    machine makes noisy)."""
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            CLEANING_SECONDS.append(time.perf_counter() - start)
+
+    timed.timed = True  # type: ignore[attr-defined]
+    return timed
 
 
 # --- loading and running --------------------------------------------------------------------
@@ -162,6 +193,7 @@ def run_set(
         # Alternate which tool goes first so that caches warmed by one do not favour the other.
         for name in order if i % 2 == 0 else order[::-1]:
             run = runs[name]
+            cleaned_before = len(CLEANING_SECONDS)
             start = time.perf_counter()
             try:
                 text = tools[name](page.html, page.url)
@@ -170,6 +202,7 @@ def run_set(
                 run.crashed.append(page.id)
                 print(f"warning: {name} raised on {page.id}: {exc!r}", file=sys.stderr)
             run.seconds.append(time.perf_counter() - start)
+            run.cleaning.append(sum(CLEANING_SECONDS[cleaned_before:]))
             run.empty += not text.strip()
             (out / name / f"{page.id}.txt").write_text(text, encoding="utf-8")
         if progress and (i + 1) % 50 == 0:
@@ -202,9 +235,15 @@ def score(score_py: Path, dataset: Path, output: Path) -> dict[str, Any]:
     return result
 
 
-def subset_dataset(set_dir: Path, pages: Sequence[Page], tmp: Path) -> Path:
-    """A dataset folder holding only ``pages``' truth files, for scoring a --limit run."""
-    subset = tmp / set_dir.name
+def half(page_id: str) -> str:
+    """The page's half of its set: fixed by its id alone, so it never moves between runs."""
+    return HALVES[hashlib.sha1(page_id.encode("utf-8")).digest()[0] % 2]
+
+
+def subset_dataset(set_dir: Path, pages: Sequence[Page], tmp: Path, name: str = "") -> Path:
+    """A dataset folder holding only ``pages``' truth files, for scoring a --limit run or
+    one half of a set."""
+    subset = tmp / (name or set_dir.name)
     (subset / "truth").mkdir(parents=True)
     for page in pages:
         (subset / "truth" / f"{page.id}.json").symlink_to(set_dir / "truth" / f"{page.id}.json")
@@ -235,14 +274,50 @@ def has_without(pages: Sequence[Page]) -> bool:
     return any(len(fold(s).split()) >= 3 for p in pages for s in p.truth.get("without") or [])
 
 
+def score_halves(
+    bench: Path,
+    set_dir: Path,
+    pages: Sequence[Page],
+    runs: dict[str, ToolRun],
+    out: Path,
+    tmp: Path,
+) -> dict[str, dict[str, Any]]:
+    """Each tool's figures on the dev half and on the held-out half of the set."""
+    halves: dict[str, dict[str, Any]] = {}
+    for which in HALVES:
+        chosen = [(i, p) for i, p in enumerate(pages) if half(p.id) == which]
+        if not chosen:
+            continue
+        dataset = subset_dataset(set_dir, [p for _, p in chosen], tmp, f"{set_dir.name}-{which}")
+        tools: dict[str, Any] = {}
+        for name, tool_run in runs.items():
+            figures = score(bench / "score.py", dataset, out / name)
+            figures["ms_per_page"] = (
+                1000 * sum(tool_run.seconds[i] for i, _ in chosen) / len(chosen)
+            )
+            figures["crashed"] = [p.id for _, p in chosen if p.id in tool_run.crashed]
+            tools[name] = figures
+        halves[which] = {"has_without": has_without([p for _, p in chosen]), "tools": tools}
+    return halves
+
+
 # --- reporting ------------------------------------------------------------------------------
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each set's whole-set figures, then its halves' (``SET/dev``, ``SET/held``) if split."""
+    rows = []
+    for set_name, entry in report["sets"].items():
+        rows.append((set_name, entry))
+        rows += [(f"{set_name}/{which}", e) for which, e in entry.get("halves", {}).items()]
+    return rows
 
 
 def table(report: dict[str, Any]) -> str:
     head = ["set", "tool", "pages", "precision", "recall", "f1", "leaked (pages)", "ms/page"]
     rows: list[list[str]] = []
     notes: list[str] = []
-    for set_name, entry in report["sets"].items():
+    for set_name, entry in _rows(report):
         for tool, r in entry["tools"].items():
             leaked = (
                 f"{r['leaked_snippets']} ({r['leaky_pages']})" if entry["has_without"] else "n/a"
@@ -259,7 +334,7 @@ def table(report: dict[str, Any]) -> str:
                     f"{r['ms_per_page']:.1f}",
                 ]
             )
-            if r["crashed"]:
+            if r["crashed"] and "/" not in set_name:
                 notes.append(
                     f"note: {tool} raised on {len(r['crashed'])} {set_name} page(s), counted "
                     f"as empty: {', '.join(r['crashed'][:5])}"
@@ -278,10 +353,13 @@ def table(report: dict[str, Any]) -> str:
     for set_name, entry in report["sets"].items():
         overhead = entry["overhead_pct"]
         cleaning = entry["cleaning_pct"]
+        timed = entry["cleaning_timed_pct"]
         lines.append(
-            f"{set_name}: cleaning adds {cleaning:+.1f}% of trafilatura's time per page"
-            if cleaning is not None
-            else f"{set_name}: cleaning overhead n/a"
+            f"{set_name}: cleaning takes {entry['cleaning_ms_per_page']:.2f} ms/page, "
+            + (f"{timed:.1f}%" if timed is not None else "n/a")
+            + " of trafilatura's time (timed inside the pipeline); difference of the two "
+            + "news-monitor rows: "
+            + (f"{cleaning:+.1f}%" if cleaning is not None else "n/a")
         )
         lines.append(
             f"{set_name}: news-monitor (extraction with metadata + cleaning) vs trafilatura: "
@@ -328,6 +406,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--leaks", action="store_true", help="list news-monitor's leaked snippets")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    parser.add_argument(
+        "--split", action="store_true", help="also score the dev and held-out halves apart"
+    )
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be 1 or more")
@@ -372,11 +453,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 figures["empty_pages"] = tool_run.empty
                 figures["crashed"] = tool_run.crashed
                 entry["tools"][name] = figures
+            if args.split:
+                entry["halves"] = score_halves(bench, set_dir, pages, runs, out, Path(tmp))
             base = entry["tools"]["trafilatura"]["ms_per_page"]
             ours = entry["tools"]["news-monitor"]["ms_per_page"]
             entry["overhead_pct"] = 100 * (ours - base) / base if base else None
             bare = entry["tools"]["news-monitor (no cleaning)"]["ms_per_page"]
             entry["cleaning_pct"] = 100 * (ours - bare) / base if base else None
+            cleaning = runs["news-monitor"].cleaning
+            entry["cleaning_ms_per_page"] = 1000 * sum(cleaning) / len(cleaning)
+            entry["cleaning_timed_pct"] = (
+                100 * entry["cleaning_ms_per_page"] / base if base else None
+            )
             if args.leaks:
                 entry["leaks"] = [
                     {"page": leak.page_id, "url": leak.url, "snippets": leak.snippets}

@@ -4,13 +4,15 @@ The order, on trafilatura's XML body (so page structure and links are still visi
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
    its text, word count and words inside links.
-2. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
+2. Drop the page's headline where the body repeats it at the top: it is the title, not the
+   story, and it is stored as the title already.
+3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
    ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
    that carries several appeal/prompt cues at once.
-3. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
+4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
    caller passes the fingerprints storage has counted often enough).
-4. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
+5. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
    stays; and cleaning that would leave next to no text is undone.
 
 Every dropped block is reported with its rule, category and reason.
@@ -26,6 +28,7 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
+import ahocorasick
 from lxml.etree import _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
@@ -45,12 +48,19 @@ class Rule:
     max_words: int
     min_cues: int = 1
     gate: re.Pattern[str] | None = None  # lower-case fragments, one of which must occur
+    anchored: str | None = None  # its patterns as one alternation, when all are anchored at ^
+    needles: frozenset[str] = frozenset()
 
-    def matches(self, block: Block) -> bool:
+    def matches(self, block: Block, needles: frozenset[str] | None = None) -> bool:
+        """``needles``, when given, are the needles found in the block (see RuleSet)."""
         if block.words == 0 or block.words > self.max_words:
             return False
-        if self.gate is not None and self.gate.search(block.lower) is None:
-            return False  # cheap gate before the regular expressions
+        if self.gate is not None:
+            if needles is not None:
+                if needles.isdisjoint(self.needles):
+                    return False
+            elif self.gate.search(block.lower) is None:
+                return False  # cheap gate before the regular expressions
         if self.scope == "cues":
             found = 0
             for pattern in self.patterns:
@@ -84,10 +94,10 @@ class Block:
     _rule: Rule | None = None
     _ruled: bool = False
 
-    def first_rule(self, rules: tuple[Rule, ...]) -> Rule | None:
+    def first_rule(self, rules: RuleSet) -> Rule | None:
         """The first rule matching this block (computed once)."""
         if not self._ruled:
-            self._rule = next((r for r in rules if r.matches(self)), None)
+            self._rule = rules.first(self)
             self._ruled = True
         return self._rule
 
@@ -106,9 +116,76 @@ class Block:
         return fingerprint(self.text)
 
 
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in file order, the ungated ones anchored at the start also joined into one
+    alternation with a named group per rule: a block meets all of them in one match at its
+    first character instead of one regex call per rule, which keeps cleaning cheap."""
+
+    rules: tuple[Rule, ...]
+    joined: re.Pattern[str] | None
+    joined_max_words: int
+    others: tuple[int, ...]  # indexes of the rules tested one by one (gated, cues, unanchored)
+    needles: Any  # an ahocorasick.Automaton of every gated rule's needles, or None
+    gated_max_words: int
+
+    def found_needles(self, block: Block) -> frozenset[str]:
+        """The needles in the block, found in one scan for all gated rules."""
+        if self.needles is None or block.words > self.gated_max_words:
+            return frozenset()
+        return frozenset(needle for _, needle in self.needles.iter(block.lower))
+
+    def first(self, block: Block) -> Rule | None:
+        found = len(self.rules)
+        if self.joined is not None and 0 < block.words <= self.joined_max_words:
+            m = self.joined.match(block.text)
+            if m is not None:
+                found = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
+                if not self.rules[found].matches(block):  # too long for that rule: one by one
+                    return next((r for r in self.rules if r.matches(block)), None)
+        needles = self.found_needles(block)
+        for i in self.others:
+            if i > found:
+                break
+            if self.rules[i].matches(block, needles):
+                return self.rules[i]
+        return self.rules[found] if found < len(self.rules) else None
+
+
+def rule_set(rules: tuple[Rule, ...]) -> RuleSet:
+    joinable = [i for i, r in enumerate(rules) if r.anchored is not None and r.gate is None]
+    joined = (
+        re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in joinable), re.IGNORECASE)
+        if joinable
+        else None
+    )
+    needles = sorted({n for r in rules for n in r.needles})
+    return RuleSet(
+        rules,
+        joined,
+        max((rules[i].max_words for i in joinable), default=0),
+        tuple(i for i in range(len(rules)) if i not in joinable),
+        _automaton(needles) if needles else None,
+        max((r.max_words for r in rules if r.gate is not None), default=0),
+    )
+
+
+def _automaton(needles: list[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
+    return automaton
+
+
+@cache
+def _default_rules() -> RuleSet:
+    return rule_set(load_rules())
+
+
 @dataclass
 class Cleaned:
-    text: str
+    text: str | None  # None when nothing was dropped: the extraction's own text stands
     dropped: list[Dropped] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, text) to learn
     guarded: bool = False  # cleaning would have emptied the article and was undone
@@ -138,6 +215,10 @@ def _rule(item: dict[str, Any]) -> Rule:
         min_cues=int(item.get("min_cues", 1)),
         gate=re.compile("|".join(re.escape(n.lower()) for n in item["needles"]))
         if item.get("needles")
+        else None,
+        needles=frozenset(n.lower() for n in item.get("needles", ())),
+        anchored="|".join(f"(?:{p[1:]})" for p in patterns)
+        if item["scope"] != "cues" and all(p.startswith("^") for p in patterns)
         else None,
     )
 
@@ -178,17 +259,27 @@ def _text(element: _Element) -> str:
     return " ".join("".join(parts).split())
 
 
-def clean_body(body: _Element, *, site_boilerplate: frozenset[str] = frozenset()) -> Cleaned:
+def clean_body(
+    body: _Element,
+    *,
+    site_boilerplate: frozenset[str] = frozenset(),
+    title: str | None = None,
+) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
-    is modified in place when something is dropped)."""
+    is modified in place when something is dropped). ``title`` is the page's headline from
+    its metadata, dropped where the body opens with it."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
-    _apply_rules(blocks, load_rules())
+    if title:
+        _apply_headline(blocks, fingerprint(title))
+    _apply_rules(blocks, _default_rules())
     _apply_site(blocks, site_boilerplate)
     dropped = [b for b in blocks if b.dropped is not None]
-    if dropped and _would_empty(blocks):
-        return Cleaned(_render(tree), [], learned, guarded=True)
+    if not dropped:
+        return Cleaned(None, [], learned)
+    if _would_empty(blocks):
+        return Cleaned(None, [], learned, guarded=True)
     for block in dropped:
         parent = block.element.getparent()
         if parent is not None:
@@ -217,7 +308,7 @@ def _drop(block: Block, rule: Rule) -> None:
         block.dropped = Dropped(rule.id, rule.category, rule.reason, block.text)
 
 
-def _apply_rules(blocks: list[Block], rules: tuple[Rule, ...]) -> None:
+def _apply_rules(blocks: list[Block], rules: RuleSet) -> None:
     total = sum(b.words for b in blocks)
     seen = 0
     for i, block in enumerate(blocks):
@@ -234,7 +325,7 @@ def _apply_rules(blocks: list[Block], rules: tuple[Rule, ...]) -> None:
 
 
 def _drop_section(
-    blocks: list[Block], start: int, rule: Rule, *, in_tail: bool, rules: tuple[Rule, ...]
+    blocks: list[Block], start: int, rule: Rule, *, in_tail: bool, rules: RuleSet
 ) -> None:
     """Drop what a section heading opens: teasers (links, headlines, meta lines, a headline's
     standfirst), or, when the section opens the article's tail, everything up to a new content
@@ -268,6 +359,17 @@ def _teaser_like(block: Block) -> bool:
     if block.link_density >= 0.5:
         return True
     return block.words <= 20 and not block.text.rstrip().endswith((".", "!", "?", "…", ":"))
+
+
+HEADLINE = Rule("headline", "meta", "repeats the page's headline", "block", (), 10**6)
+
+
+def _apply_headline(blocks: list[Block], headline: str) -> None:
+    """The leading blocks that say the headline again (some pages print it twice)."""
+    for block in blocks:
+        if block.fingerprint != headline:
+            return
+        _drop(block, HEADLINE)
 
 
 def _apply_site(blocks: list[Block], boilerplate: frozenset[str]) -> None:

@@ -65,8 +65,8 @@ def extract_page(
     dropped: tuple[Dropped, ...] = ()
     blocks: tuple[tuple[str, str], ...] = ()
     if clean and document.body is not None:
-        cleaned = clean_body(document.body, site_boilerplate=site_boilerplate)
-        if cleaned.dropped:
+        cleaned = clean_body(document.body, site_boilerplate=site_boilerplate, title=document.title)
+        if cleaned.text is not None:
             text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
         blocks = tuple(cleaned.blocks)
     return Extraction(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -112,7 +114,7 @@ def test_teasers_no_longer_make_seed_000_mention_putin() -> None:
 
 def page(*paragraphs: str) -> bytes:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    return f"<html lang='en'><body><article><h1>Story</h1>{body}</article></body></html>".encode()
+    return f"<html lang='en'><head><title>Talks to resume</title></head><body><article>{body}</article></body></html>".encode()
 
 
 PROSE = (
@@ -133,8 +135,16 @@ PROSE = (
         "were detained, nor the support their colleagues had organised for them.",
         "Comments by the foreign minister, made on the sidelines of the summit, drew a sharp "
         "response from Moscow, where officials called them provocative.",
+        "The airline said it would offer 50% off fares on the Baku route from today, a discount "
+        "that analysts read as a bid to win back passengers after the crash.",
     ],
-    ids=["sanctions-supporters", "related-to-the-crash", "readers-and-support", "comments-by"],
+    ids=[
+        "sanctions-supporters",
+        "related-to-the-crash",
+        "readers-and-support",
+        "comments-by",
+        "percent-off-today",
+    ],
 )
 def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
     result = extract_page(page(PROSE, paragraph, PROSE.replace("Tuesday", "Friday")))
@@ -159,6 +169,23 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
         ("Читайте также: Алиев и Пашинян встретятся в Абу-Даби", "read-more-line"),
         ("Подпишитесь на нашу рассылку", "newsletter"),
         ("As an Amazon Associate we earn from qualifying purchases.", "affiliate"),
+        ("Thanks for signing up!", "newsletter"),
+        ("CLICK HERE TO GET THE EXAMPLE NEWS APP", "promo"),
+        (
+            "Join our mailing list! Get a newsletter when an episode is published, with news",
+            "newsletter-prose",
+        ),
+        (
+            "Hi, I’m Jane Doe, and I oversee all energy coverage at the Daily Example, from "
+            "pipelines to power markets.",
+            "author-bio",
+        ),
+        (
+            "Catch up on our coverage of the region, and follow us on Facebook, Instagram and "
+            "Telegram to stay up to date.",
+            "follow-prose",
+        ),
+        ("Start learning today! Unlock up to 55% OFF your subscription.", "promo-prose"),
     ],
 )
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
@@ -170,7 +197,7 @@ def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> No
 
 def test_a_related_heading_drops_its_teasers_but_not_the_article_after_it() -> None:
     html_page = (
-        "<html lang='en'><body><article><h1>Story</h1>"
+        "<html lang='en'><head><title>Talks to resume</title></head><body><article>"
         f"<p>{PROSE}</p><h2>Related articles</h2>"
         "<ul><li>Azerbaijan closes Russian House</li><li>Sputnik bureau raided in Baku</li></ul>"
         "<h2>What comes next</h2>"
@@ -182,6 +209,22 @@ def test_a_related_heading_drops_its_teasers_but_not_the_article_after_it() -> N
     assert "Russian House" not in result.text and "Sputnik bureau" not in result.text
     assert "What comes next" in result.text and "Monday" in result.text
     assert {d.rule for d in result.dropped} == {"related-section"}
+
+
+def test_the_headline_the_body_repeats_is_dropped_once_as_meta() -> None:
+    """The title is stored apart; said again atop the body it only doubles its words."""
+    html_page = (
+        "<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
+        f"<h1>Talks to resume in spring</h1><p>{PROSE}</p>"
+        f"<p>Talks to resume in spring</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert result.title == "Talks to resume in spring"
+    assert [(d.rule, d.category) for d in result.dropped] == [("headline", "meta")]
+    # only the leading copy: the same words further down are the story's own
+    assert squash(result.text).count("Talks to resume in spring") == 1
+    assert squash(result.text).startswith("Officials in Baku")
 
 
 def test_cleaning_never_empties_an_article() -> None:
@@ -206,3 +249,44 @@ def test_extract_json_lists_dropped_blocks(tmp_path: Path) -> None:
     reasons = {d["rule"]: d["reason"] for d in data["dropped"]}
     assert reasons["appeal-opening"] == "donation or membership appeal"
     assert any(d["text"] == "A Message from The Moscow Times:" for d in data["dropped"])
+
+
+# --- golden files: real benchmark pages, their clean text and dropped blocks stored ---------
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+GOLDEN_PAGES = json.loads((GOLDEN / "pages.json").read_text(encoding="utf-8"))
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def golden_outputs(name: str, url: str) -> tuple[str, str]:
+    result = extract_page(gzip.decompress((GOLDEN / f"{name}.html.gz").read_bytes()), url=url)
+    dropped = "".join(f"{d.rule}\t{squash(d.text)}\n" for d in result.dropped)
+    return result.text + "\n", dropped
+
+
+@pytest.mark.parametrize("entry", GOLDEN_PAGES, ids=[p["name"] for p in GOLDEN_PAGES])
+def test_golden_pages_clean_to_their_stored_text(entry: dict[str, str]) -> None:
+    """Regenerate after an intended change with
+    ``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_clean.py -k golden``
+    and review the diff of the ``.expected.txt`` and ``.dropped.txt`` files."""
+    text, dropped = golden_outputs(entry["name"], entry["url"])
+    expected_text = GOLDEN / f"{entry['name']}.expected.txt"
+    expected_dropped = GOLDEN / f"{entry['name']}.dropped.txt"
+    if UPDATE_GOLDEN:
+        expected_text.write_text(text, encoding="utf-8")
+        expected_dropped.write_text(dropped, encoding="utf-8")
+    assert text == expected_text.read_text(encoding="utf-8")
+    assert dropped == expected_dropped.read_text(encoding="utf-8")
+    assert dropped, "a golden page is chosen for furniture the cleaner drops"
+
+
+def test_a_body_that_is_only_its_headline_is_kept() -> None:
+    """The body guard covers the headline rule too: a page whose text is its headline (and a
+    furniture line) keeps it rather than coming out empty."""
+    html_page = (
+        b"<html lang='en'><head><title>Talks to resume in spring</title></head><body><article>"
+        b"<h1>Talks to resume in spring</h1><p>Share this article</p></article></body></html>"
+    )
+    result = extract_page(html_page)
+    assert "Talks to resume in spring" in result.text
+    assert result.dropped == ()
