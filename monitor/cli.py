@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from storage import StorageError, articles, feeds, outbox
-from watchlists import Document, Matcher, WatchlistError, load_dir
+from watchlists import Document, Match, Matcher, WatchlistError, load_dir
 
 from . import config as config_module
 from .app import App, open_app
@@ -281,9 +281,19 @@ def _looks_like_html(body: bytes) -> bool:
     help="Folder of watchlists (default: the configured ones).",
 )
 @click.option("--title", default="", help="Headline to match along with a plain-text input.")
+@click.option("--site", default="", help="Domain or URL the text comes from (for site: rules).")
+@click.option("--lang", default="", help="Language of the text, e.g. ru (for lang: rules).")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 @click.pass_context
-def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_json: bool) -> None:
+def match(
+    ctx: click.Context,
+    source: str,
+    folder: Path | None,
+    title: str,
+    site: str,
+    lang: str,
+    as_json: bool,
+) -> None:
     """Show which watchlists match a text or HTML page, and why."""
     settings = _settings(ctx)
     loaded = load_dir(folder or settings.watchlists)
@@ -295,9 +305,15 @@ def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_j
             page: Extraction = extract_page(body, url=url)
         except ExtractError as exc:
             raise InputError(f"{source}: {exc}") from exc
-        document = Document(title=title or page.title or "", text=page.text)
+        document = Document(
+            title=title or page.title or "",
+            text=page.text,
+            site=site or url or "",
+            lang=lang or page.language or "",
+        )
     else:
-        document = Document(title=title, text=body.decode("utf-8", "replace"))
+        text = body.decode("utf-8", "replace")
+        document = Document(title=title, text=text, site=site or url or "", lang=lang)
     found = Matcher(loaded.watchlists).match(document)
     if as_json:
         click.echo(
@@ -311,10 +327,18 @@ def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_j
     if not found:
         click.echo(f"no match ({len(loaded.watchlists)} watchlists)")
     for m in found:
-        click.echo(f"{m.watchlist}  score {m.score:g}  rule: {m.query}")
-        click.echo("  terms: " + ", ".join(m.terms))
-        for snippet in m.snippets:
-            click.echo(f"  {snippet}")
+        click.echo(_describe(m))
+
+
+def _describe(m: Match) -> str:
+    """A match as a person reads it: rule, score, each term hit with field and positions."""
+    lines = [f"{m.watchlist}  score {m.score:g}  rule: {m.query}"]
+    places: dict[str, list[str]] = {}
+    for hit in m.hits:
+        places.setdefault(hit.term, []).append(f"{hit.field}@{hit.position}")
+    lines.append("  terms: " + "; ".join(f"{t} ({', '.join(p)})" for t, p in places.items()))
+    lines += [f"  {snippet}" for snippet in m.snippets]
+    return "\n".join(lines)
 
 
 # -- watchlists ------------------------------------------------------------------------------

@@ -473,7 +473,23 @@ def test_explanation_shape() -> None:
     [match] = Matcher([wl]).match(doc)
     assert (match.watchlist, match.severity, match.channels) == ("rift", "digest", ("email",))
     explanation = match.explanation()
-    assert set(explanation) == {"rule", "score", "terms", "hits", "snippets"}
+    assert set(explanation) == {
+        "rule",
+        "score",
+        "score_parts",
+        "terms",
+        "hit_counts",
+        "hits",
+        "snippets",
+    }
+    assert explanation["hit_counts"] == {"Baku": 1, "Kremlin": 2, "Алиев*": 1}
+    assert explanation["score_parts"] == {
+        "title_hits": 2,
+        "text_hits": 2,
+        "title_weight": 3.0,
+        "proximity": 0.0,
+        "threshold": 0.0,
+    }
     assert explanation["rule"] == "@azerbaijan AND Kremlin"
     assert explanation["score"] == 3.0 + 3.0 + 1.0 + 1.0
     assert explanation["terms"] == ["Baku", "Kremlin", "Алиев*"]
