@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from .normalize import OffsetMap, canonical, spaced, squeeze, word_spans
 
 FIELDS = ("title", "text")
-_LENGTH_CHANGED = OffsetMap("")  # marks a field whose folding changed its length
+_LENGTH_CHANGED = OffsetMap("", " ")  # marks a field whose folding changed its length
 
 
 class Hit(NamedTuple):
@@ -76,7 +76,9 @@ class Document:
         if offsets is _LENGTH_CHANGED:
             return self._hit_by_position(name, position, words, term)
         end = self._canonical[name].index(" ", key_end)  # a prefix key ends inside a word
-        first, last = offsets.original(start), offsets.original(end - 1) + 1
+        first = offsets.original(start)
+        # one word: its end follows from its start; a phrase: find its last word too
+        last = first + end - start if words == 1 else offsets.original(end - 1) + 1
         return Hit(term, name, position, first, last, words)
 
     def _offsets(self, name: str) -> OffsetMap:
@@ -84,7 +86,7 @@ class Document:
         if len(spaced_text) != len(self.fields[name]):
             self._maps[name] = _LENGTH_CHANGED
         else:
-            self._maps[name] = OffsetMap(spaced_text)
+            self._maps[name] = OffsetMap(spaced_text, self.canonical(name))
         return self._maps[name]
 
     def _hit_by_position(self, name: str, position: int, words: int, term: str) -> Hit:

@@ -20,7 +20,7 @@ from .query import Node
 from .terms import ScanHits, TermIndex
 
 TITLE_WEIGHT = 3.0
-HITS_LISTED_PER_TERM = 5  # an explanation lists the first few hits of each term, counts all
+HITS_LISTED_PER_TERM = 3  # an explanation lists the first few hits of each term, counts all
 
 
 @dataclass(frozen=True)

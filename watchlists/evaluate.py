@@ -109,7 +109,10 @@ class CAll(Compiled):
         return True, collected, bonus
 
     def holds(self, ctx: Context, field: int | None) -> bool:
-        return all(child.holds(ctx, field) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - a loop, not all(): runs per candidate
+            if not child.holds(ctx, field):
+                return False
+        return True
 
     def triggers(self) -> frozenset[int] | None:
         # Every child must hold: the one with the fewest triggers is enough to wait for.
@@ -132,7 +135,10 @@ class CAny(Compiled):
         return any_holds, collected, bonus
 
     def holds(self, ctx: Context, field: int | None) -> bool:
-        return any(child.holds(ctx, field) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - a loop, not any(): runs per candidate
+            if child.holds(ctx, field):
+                return True
+        return False
 
     def triggers(self) -> frozenset[int] | None:
         found = [child.triggers() for child in self.children]

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import accumulate, islice
+from itertools import islice
 
 # Letters that carry no decomposable accent but are written as variants of a plain letter.
 _FOLD = str.maketrans(
@@ -169,26 +168,40 @@ def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
 
 class OffsetMap:
     """From an offset in the canonical text back to the same character in the spaced text
-    (and so in the original, when they have the same length). Canonical text only squeezes
-    runs of spaces, so a sorted list of where each squeezed run ends is all it takes: one
-    entry per run of two or more separators, not one per word. Built only for the fields
-    of a document that matched."""
+    (and so in the original, when they have the same length).
 
-    def __init__(self, spaced_text: str) -> None:
-        self.lead = len(spaced_text) - len(spaced_text.lstrip(" "))
-        body_end = len(spaced_text.rstrip(" "))
-        runs = [m.span() for m in _SPACE_RUNS.finditer(spaced_text, self.lead, body_end)]
-        # spaces squeezed out up to and including each run, and the canonical offset of the
-        # word that follows it
-        self.extras = list(accumulate(end - start - 1 for start, end in runs))
-        self.starts = [
-            end - self.lead + 1 - extra for (_, end), extra in zip(runs, self.extras, strict=True)
-        ]
+    Canonical text only squeezes runs of spaces, so the n-th word of one is the n-th word of
+    the other. Offsets are asked for in increasing order (hits sorted by position), so a
+    cursor walks forward: the words between the last answer and the next are skipped with one
+    ``str.split(None, n)``, in C. Nothing is built for a document that matches nothing."""
+
+    def __init__(self, spaced_text: str, canonical_text: str) -> None:
+        self.spaced = spaced_text
+        self.canonical = canonical_text
+        self._rewind()
+
+    def _rewind(self) -> None:
+        self.word = 1  # canonical offset of the word under the cursor
+        self.at = len(self.spaced) - len(self.spaced.lstrip(" "))  # its spaced offset
 
     def original(self, offset: int) -> int:
         """The spaced-text offset of the word character at canonical ``offset``."""
-        index = bisect_right(self.starts, offset)
-        return offset - 1 + self.lead + (self.extras[index - 1] if index else 0)
+        start = self.canonical.rfind(" ", 0, offset + 1) + 1  # its word's start
+        if start < self.word:
+            self._rewind()
+        skip = self.canonical.count(" ", self.word, start)
+        if skip:
+            # Usually the gap is not much longer than in canonical text: split a bounded
+            # slice first, the whole rest only when that slice was too short.
+            end = self.at + 2 * (start - self.word) + 64
+            pieces = self.spaced[self.at : end].split(None, skip)
+            if len(pieces) <= skip or end >= len(self.spaced):
+                pieces = self.spaced[self.at :].split(None, skip)
+                self.at = len(self.spaced) - len(pieces[-1])
+            else:
+                self.at = end - len(pieces[-1])
+        self.word = start
+        return self.at + offset - start
 
 
 def tokenize(text: str) -> list[Token]:
