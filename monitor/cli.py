@@ -22,8 +22,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from storage import StorageError, articles, feeds, outbox
-from watchlists import Document, Matcher, WatchlistError, load_dir
+from storage import StorageError, articles, clock, feeds, outbox
+from watchlists import (
+    Document,
+    Match,
+    Matcher,
+    Watchlist,
+    WatchlistError,
+    load_dir,
+    load_file,
+)
+from watchlists.build import build as build_watchlist
+from watchlists.build import render as render_draft
+from watchlists.build import slug
+from watchlists.replay import CaseReport, ReplayReport, load_cases, replay, run_cases
 
 from . import config as config_module
 from .app import App, open_app
@@ -285,9 +297,19 @@ def _looks_like_html(body: bytes) -> bool:
     help="Folder of watchlists (default: the configured ones).",
 )
 @click.option("--title", default="", help="Headline to match along with a plain-text input.")
+@click.option("--site", default="", help="Domain or URL the text comes from (for site: rules).")
+@click.option("--lang", default="", help="Language of the text, e.g. ru (for lang: rules).")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 @click.pass_context
-def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_json: bool) -> None:
+def match(
+    ctx: click.Context,
+    source: str,
+    folder: Path | None,
+    title: str,
+    site: str,
+    lang: str,
+    as_json: bool,
+) -> None:
     """Show which watchlists match a text or HTML page, and why."""
     settings = _settings(ctx)
     loaded = load_dir(folder or settings.watchlists)
@@ -299,9 +321,15 @@ def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_j
             page: Extraction = extract_page(body, url=url)
         except ExtractError as exc:
             raise InputError(f"{source}: {exc}") from exc
-        document = Document(title=title or page.title or "", text=page.text)
+        document = Document(
+            title=title or page.title or "",
+            text=page.text,
+            site=site or url or "",
+            lang=lang or page.language or "",
+        )
     else:
-        document = Document(title=title, text=body.decode("utf-8", "replace"))
+        text = body.decode("utf-8", "replace")
+        document = Document(title=title, text=text, site=site or url or "", lang=lang)
     found = Matcher(loaded.watchlists).match(document)
     if as_json:
         click.echo(
@@ -315,10 +343,18 @@ def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_j
     if not found:
         click.echo(f"no match ({len(loaded.watchlists)} watchlists)")
     for m in found:
-        click.echo(f"{m.watchlist}  score {m.score:g}  rule: {m.query}")
-        click.echo("  terms: " + ", ".join(m.terms))
-        for snippet in m.snippets:
-            click.echo(f"  {snippet}")
+        click.echo(_describe(m))
+
+
+def _describe(m: Match) -> str:
+    """A match as a person reads it: rule, score, each term hit with field and positions."""
+    lines = [f"{m.watchlist}  score {m.score:g}  rule: {m.query}"]
+    places: dict[str, list[str]] = {}
+    for hit in m.hits:
+        places.setdefault(hit.term, []).append(f"{hit.field}@{hit.position}")
+    lines.append("  terms: " + "; ".join(f"{t} ({', '.join(p)})" for t, p in places.items()))
+    lines += [f"  {snippet}" for snippet in m.snippets]
+    return "\n".join(lines)
 
 
 # -- watchlists ------------------------------------------------------------------------------
@@ -326,7 +362,7 @@ def match(ctx: click.Context, source: str, folder: Path | None, title: str, as_j
 
 @cli.group("watchlists")
 def watchlists_group() -> None:
-    """List and check the watchlist files."""
+    """List, check, build and test the watchlist files."""
 
 
 @watchlists_group.command("list")
@@ -353,6 +389,113 @@ def watchlists_check(ctx: click.Context, folder: Path | None) -> None:
     click.echo(f"{len(loaded.watchlists)} ok, {len(loaded.errors)} with errors in {target}")
     if loaded.errors:
         ctx.exit(2)
+
+
+@watchlists_group.command("build")
+@click.argument("corpus", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the draft watchlist (TOML).",
+)
+@click.option("--name", help="Watchlist name (default: from the output file name).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def watchlists_build(corpus: Path, output: Path, name: str | None, force: bool) -> None:
+    """Draft a watchlist from a folder of articles (.txt, .html) as commented TOML."""
+    if output.exists() and not force:
+        raise InputError(f"{output} already exists", hint="use --force to overwrite it")
+    draft = build_watchlist(corpus, name=name or slug(output.stem))
+    output.write_text(render_draft(draft), encoding="utf-8")
+    load_file(output)  # a draft that does not load would be no draft at all
+    click.echo(
+        f"wrote {output}: {len(draft.groups)} term groups; query {draft.query!r} matches "
+        f"{draft.covered} of {len(draft.articles)} articles. Edit it, then "
+        f"`monitor watchlists test` it."
+    )
+
+
+@watchlists_group.command("test")
+@click.argument("name")
+@click.option("--since", default="30d", show_default=True, help="Replay articles this recent.")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Labelled cases (TOML [[cases]] or JSON Lines) instead of stored articles.",
+)
+@click.option(
+    "--watchlists",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of watchlists (default: the configured ones).",
+)
+@click.pass_context
+def watchlists_test(
+    ctx: click.Context, name: str, since: str, cases_path: Path | None, folder: Path | None
+) -> None:
+    """Try watchlist NAME (or a .toml file) on stored articles or on labelled cases."""
+    watchlist = _find_watchlist(ctx, name, folder)
+    if cases_path is not None:
+        _print_cases(run_cases(watchlist, load_cases(cases_path)))
+        return
+    seconds = parse_duration(since, where="--since")
+    with _app(ctx) as app:
+        stored = articles.articles_since(app.db, clock.iso_now(-seconds))
+        documents = (
+            (
+                f"[{row['id']}] {row['title'] or row['url'] or '(untitled)'}",
+                Document(
+                    title=row["title"] or "",
+                    text=row["text"] or "",
+                    site=row["canonical_url"] or row["url"] or "",
+                    lang=row["language"] or "",
+                ),
+            )
+            for row in stored
+        )
+        report = replay(watchlist, documents)
+    _print_replay(report, since)
+
+
+def _find_watchlist(ctx: click.Context, name: str, folder: Path | None) -> Watchlist:
+    if name.endswith(".toml") or Path(name).is_file():
+        return load_file(name)
+    loaded = load_dir(folder or _settings(ctx).watchlists)
+    for watchlist in loaded.watchlists:
+        if watchlist.name == name:
+            return watchlist
+    known = ", ".join(w.name for w in loaded.watchlists) or "none loaded"
+    raise InputError(f"no watchlist named {name!r} (watchlists: {known})")
+
+
+def _print_replay(report: ReplayReport, since: str) -> None:
+    click.echo(
+        f"{report.watchlist}: {report.matched} of {report.articles} articles stored in the "
+        f"last {since} would have matched"
+    )
+    if report.terms:
+        ranked = sorted(report.terms.items(), key=lambda item: (-item[1], item[0]))
+        click.echo("terms (matched articles): " + ", ".join(f"{t} ({n})" for t, n in ranked))
+    for label, m in report.samples:
+        click.echo(f"{label}  score {m.score:g}")
+        for snippet in m.snippets:
+            click.echo(f"    {snippet}")
+
+
+def _print_cases(report: CaseReport) -> None:
+    click.echo(
+        f"{report.watchlist}: {report.cases} cases; precision {report.precision:.2f}, "
+        f"recall {report.recall:.2f} ({report.true_positives} matched as expected, "
+        f"{report.false_positives} false alarms, {report.false_negatives} missed, "
+        f"{report.true_negatives} rightly ignored)"
+    )
+    for case, m in report.wrong:
+        if m is None:
+            click.echo(f"missed: {case.label}")
+        else:
+            click.echo(f"false alarm: {case.label}: {', '.join(m.terms)}")
 
 
 # -- alerts ----------------------------------------------------------------------------------

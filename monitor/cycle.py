@@ -241,7 +241,12 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         article, extraction = await build_article(app, fetcher, feed, entry)
-        document = Document(title=article.title, text=article.text)
+        document = Document(
+            title=article.title,
+            text=article.text,
+            site=article.canonical_url or article.url or "",
+            lang=article.language or "",
+        )
         found = await asyncio.to_thread(app.matcher.match, document)
         return store_article(app, article, found, extraction)
     except asyncio.CancelledError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,3 +95,13 @@ def search_articles(db: Database, query: str, *, limit: int = 20) -> list[dict[s
             f"search query {query!r} is not valid: {exc}",
             hint='quote phrases with double quotes, e.g. "Zangezur corridor"',
         ) from exc
+
+
+def articles_since(db: Database, since: str) -> Iterator[dict[str, Any]]:
+    """Stored articles fetched at or after ``since`` (ISO time), oldest first: what a
+    watchlist is replayed over before it is relied on. Read-only."""
+    sql = (
+        "SELECT id, title, text, url, canonical_url, site, language, fetched_at FROM articles "
+        "WHERE fetched_at >= ? ORDER BY fetched_at, id"
+    )
+    yield from db.query(sql, [since])

@@ -108,8 +108,8 @@ def test_teasers_no_longer_make_seed_000_mention_putin() -> None:
     raw = squash((RAW / "000.txt").read_text(encoding="utf-8"))
     cleaned = squash(extract_page(flat_page("000")).text)
     assert raw.count("Putin") - cleaned.count("Putin") >= 2
-    [match] = Matcher(load_dir(shipped_dir()).watchlists).match(Document(text=cleaned))
-    assert match.watchlist == "russia-azerbaijan-rift"
+    found = Matcher(load_dir(shipped_dir()).watchlists).match(Document(text=cleaned))
+    assert "russia-azerbaijan-rift" in [match.watchlist for match in found]
 
 
 def page(*paragraphs: str) -> bytes:

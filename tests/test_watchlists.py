@@ -473,7 +473,23 @@ def test_explanation_shape() -> None:
     [match] = Matcher([wl]).match(doc)
     assert (match.watchlist, match.severity, match.channels) == ("rift", "digest", ("email",))
     explanation = match.explanation()
-    assert set(explanation) == {"rule", "score", "terms", "hits", "snippets"}
+    assert set(explanation) == {
+        "rule",
+        "score",
+        "score_parts",
+        "terms",
+        "hit_counts",
+        "hits",
+        "snippets",
+    }
+    assert explanation["hit_counts"] == {"Baku": 1, "Kremlin": 2, "Алиев*": 1}
+    assert explanation["score_parts"] == {
+        "title_hits": 2,
+        "text_hits": 2,
+        "title_weight": 3.0,
+        "proximity": 0.0,
+        "threshold": 0.0,
+    }
     assert explanation["rule"] == "@azerbaijan AND Kremlin"
     assert explanation["score"] == 3.0 + 3.0 + 1.0 + 1.0
     assert explanation["terms"] == ["Baku", "Kremlin", "Алиев*"]
@@ -660,4 +676,84 @@ def test_shipped_watchlist_ignores_seed_000_furniture(shipped_matcher: Matcher) 
     for marker in ("Navy Day parade", "Stavropol", "Derbent", "Kremlin", "Putin"):
         assert marker in teasers
     names = [m.watchlist for m in shipped_matcher.match(Document(text=teasers))]
-    assert RIFT not in names
+    assert names == []  # none of the shipped watchlists
+
+
+@pytest.mark.parametrize(
+    "teaser",
+    ["Navy Day parade", "Stavropol", "Derbent"],
+    ids=["navy-day-parade", "stavropol-plant", "derbent-rescue"],
+)
+def test_no_shipped_watchlist_fires_on_one_teaser(shipped_matcher: Matcher, teaser: str) -> None:
+    [paragraph] = [line for line in related_teasers_000().splitlines() if teaser in line][-1:]
+    headline_index = related_teasers_000().splitlines().index(paragraph) - 1
+    headline = related_teasers_000().splitlines()[headline_index]
+    doc = Document(title=headline, text=paragraph)
+    assert shipped_matcher.match(doc) == []
+
+
+# Which seed articles each shipped watchlist was built from (see each file's header).
+BUILT_FROM = {
+    "russia-azerbaijan-rift": SEED_IDS,
+    "south-caucasus-corridors": ("000", "002"),
+    "armenia-azerbaijan-peace": ("000", "001"),
+    "russian-influence-caucasus": ("001", "002", "003", "004"),
+}
+
+
+def test_the_four_shipped_watchlists_are_there() -> None:
+    names = {wl.name for wl in load_dir(shipped_dir()).watchlists}
+    assert names == set(BUILT_FROM)
+
+
+@pytest.mark.parametrize(
+    ("name", "seed"),
+    [(name, seed) for name, seeds in BUILT_FROM.items() for seed in seeds],
+    ids=[f"{name}-{seed}" for name, seeds in BUILT_FROM.items() for seed in seeds],
+)
+def test_each_shipped_watchlist_matches_the_seeds_it_was_built_from(
+    shipped_matcher: Matcher, name: str, seed: str
+) -> None:
+    body = (SEEDS / f"{seed}.body.txt").read_text(encoding="utf-8")
+    found = {m.watchlist: m for m in shipped_matcher.match(Document(text=body))}
+    assert name in found
+    assert found[name].snippets
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "russia-azerbaijan-rift",
+            "Баку вызвал посла России после гибели двух азербайджанцев в Екатеринбурге.",
+        ),
+        (
+            "russia-azerbaijan-rift",
+            "Bakı Rusiyanın səfirini çağırdı: Yekaterinburqda iki azərbaycanlı öldü.",
+        ),
+        ("south-caucasus-corridors", "Азербайджан и Армения обсуждают Зангезурский коридор."),
+        (
+            "south-caucasus-corridors",
+            "SOCAR raised Shah Deniz output through the Southern Gas Corridor from Azerbaijan.",
+        ),
+        ("armenia-azerbaijan-peace", "Пашинян и Алиев обсудили мирный договор."),
+        (
+            "armenia-azerbaijan-peace",
+            "Ermənistan və Azərbaycan sülh müqaviləsi barədə danışıqlar aparır.",
+        ),
+        ("russian-influence-caucasus", "ФСБ России усилила влияние в Армении."),
+    ],
+    ids=[
+        "rift-ru",
+        "rift-az",
+        "corridors-ru",
+        "corridors-en",
+        "peace-ru",
+        "peace-az",
+        "influence-ru",
+    ],
+)
+def test_shipped_watchlists_have_russian_and_azerbaijani_aliases(
+    shipped_matcher: Matcher, name: str, text: str
+) -> None:
+    assert name in [m.watchlist for m in shipped_matcher.match(Document(text=text))]

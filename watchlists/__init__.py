@@ -5,7 +5,8 @@ This package knows nothing of the pipeline or of storage: a match is plain data.
 
 from __future__ import annotations
 
-from .engine import Document, Hit, Match, Matcher
+from .document import Document, Hit
+from .engine import Match, Matcher, evaluate
 from .errors import QuerySyntaxError, WatchlistError, WatchlistFileError
 from .loader import LoadResult, load_dir, load_file, shipped_dir
 from .model import Watchlist
@@ -21,6 +22,7 @@ __all__ = [
     "Watchlist",
     "WatchlistError",
     "WatchlistFileError",
+    "evaluate",
     "load_dir",
     "load_file",
     "parse_query",

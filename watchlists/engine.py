@@ -1,143 +1,26 @@
 """Matching documents against watchlists.
 
-A document is tokenised once into folded words with their positions per field; each
-watchlist's query tree is then evaluated on that index. Evaluation collects the hits of the
-terms that made the query true, for the explanation that travels with every match.
+The flow for one document: every term of every watchlist is found in one pass of a single
+automaton over each field (terms.py); only the watchlists that had a term hit (plus the few
+whose query can hold without any, such as ``NOT x`` or ``site:``) are evaluated, on those hit
+positions (evaluate.py); only the ones that hold and reach their threshold get the hits'
+character offsets, a score and snippets worked out. The cost of a document therefore depends
+on its length and its hits, not on how many watchlists or terms are loaded.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .document import Document, Hit
+from .evaluate import Compiled, Context, RawHit, compile_tree
 from .model import Watchlist
-from .normalize import Token, tokenize
-from .query import And, Near, Node, Not, Or, Term
+from .query import Node
+from .terms import ScanHits, TermIndex
 
-FIELDS = ("title", "text")
 TITLE_WEIGHT = 3.0
-
-
-@dataclass(frozen=True)
-class Hit:
-    term: str
-    field: str
-    position: int  # word index within the field
-    start: int  # character offsets within the field's text
-    end: int
-    words: int = 1  # how many words the hit spans (a phrase)
-
-    @property
-    def last(self) -> int:
-        return self.position + self.words - 1
-
-
-@dataclass
-class Document:
-    """Text to match, tokenised once."""
-
-    title: str = ""
-    text: str = ""
-    fields: dict[str, str] = field(init=False)
-    tokens: dict[str, list[Token]] = field(init=False)
-    index: dict[str, list[tuple[str, int]]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.fields = {
-            "title": unicodedata.normalize("NFC", self.title),
-            "text": unicodedata.normalize("NFC", self.text),
-        }
-        self.tokens = {name: tokenize(value) for name, value in self.fields.items()}
-        index: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for name, tokens in self.tokens.items():
-            for position, token in enumerate(tokens):
-                index[token.form].append((name, position))
-        self.index = dict(index)
-
-    def find(self, term: Term) -> list[Hit]:
-        """Every occurrence of a word or phrase (whole words only)."""
-        first = term.words[0]
-        if len(term.words) == 1 and term.prefix:
-            starts = [p for form, ps in self.index.items() if form.startswith(first) for p in ps]
-        else:
-            starts = self.index.get(first, [])
-        hits: list[Hit] = []
-        for name, position in starts:
-            tokens = self.tokens[name]
-            end = position + len(term.words)
-            if end > len(tokens):
-                continue
-            if len(term.words) > 1 and not _phrase_at(tokens, position, term):
-                continue
-            hits.append(
-                Hit(
-                    term.source,
-                    name,
-                    position,
-                    tokens[position].start,
-                    tokens[end - 1].end,
-                    len(term.words),
-                )
-            )
-        return sorted(hits, key=lambda hit: (FIELDS.index(hit.field), hit.position))
-
-
-def _phrase_at(tokens: Sequence[Token], position: int, term: Term) -> bool:
-    for offset, word in enumerate(term.words):
-        form = tokens[position + offset].form
-        last = offset == len(term.words) - 1
-        if not (form == word or (last and term.prefix and form.startswith(word))):
-            return False
-    return True
-
-
-def evaluate(node: Node, doc: Document) -> tuple[bool, list[Hit]]:
-    """Whether ``node`` holds for ``doc``, and the hits that made it hold."""
-    if isinstance(node, Term):
-        hits = doc.find(node)
-        return bool(hits), hits
-    if isinstance(node, Not):
-        holds, _ = evaluate(node.child, doc)
-        return not holds, []
-    if isinstance(node, Near):
-        return _near(node, doc)
-    if isinstance(node, And):
-        collected: list[Hit] = []
-        for child in node.children:
-            holds, hits = evaluate(child, doc)
-            if not holds:
-                return False, []
-            collected.extend(hits)
-        return True, collected
-    assert isinstance(node, Or)
-    any_holds, collected = False, []
-    for child in node.children:
-        holds, hits = evaluate(child, doc)
-        if holds:
-            any_holds = True
-            collected.extend(hits)
-    return any_holds, collected
-
-
-def _near(node: Near, doc: Document) -> tuple[bool, list[Hit]]:
-    left_holds, left = evaluate(node.left, doc)
-    right_holds, right = evaluate(node.right, doc)
-    if not (left_holds and right_holds):
-        return False, []
-    kept: set[Hit] = set()
-    for a in left:
-        for b in right:
-            if a.field != b.field or a == b:
-                continue
-            if node.ordered:
-                gap = b.position - a.last
-            else:
-                gap = max(b.position - a.last, a.position - b.last)
-            if 0 < gap <= node.distance + 1:
-                kept.update((a, b))
-    return bool(kept), sorted(kept, key=lambda h: (FIELDS.index(h.field), h.position))
+HITS_LISTED_PER_TERM = 3  # an explanation lists the first few hits of each term, counts all
 
 
 @dataclass(frozen=True)
@@ -151,16 +34,28 @@ class Match:
     query: str
     hits: tuple[Hit, ...]
     snippets: tuple[str, ...]
+    proximity: float = 0.0
+    threshold: float = 0.0
+    counts: tuple[tuple[str, int], ...] = ()  # every hit of each term, listed or not
 
     @property
     def terms(self) -> list[str]:
         return sorted({hit.term for hit in self.hits}, key=str.casefold)
 
     def explanation(self) -> dict[str, object]:
+        title_hits = sum(1 for hit in self.hits if hit.field == "title")
         return {
             "rule": self.query,
             "score": self.score,
+            "score_parts": {
+                "title_hits": title_hits,
+                "text_hits": len(self.hits) - title_hits,
+                "title_weight": TITLE_WEIGHT,
+                "proximity": round(self.proximity, 3),
+                "threshold": self.threshold,
+            },
             "terms": self.terms,
+            "hit_counts": dict(self.counts),
             "hits": [
                 {"term": h.term, "field": h.field, "position": h.position, "span": [h.start, h.end]}
                 for h in self.hits
@@ -169,8 +64,11 @@ class Match:
         }
 
 
-def score(hits: Iterable[Hit]) -> float:
-    return float(sum(TITLE_WEIGHT if hit.field == "title" else 1.0 for hit in set(hits)))
+def score(hits: Iterable[RawHit], proximity: float = 0.0) -> float:
+    """Each distinct hit counts 1, or TITLE_WEIGHT in the title; NEAR adds its closeness."""
+    unique = set(hits)
+    in_title = sum(1 for hit in unique if hit[0] == 0)
+    return round(in_title * TITLE_WEIGHT + len(unique) - in_title + proximity, 6)
 
 
 def snippets(doc: Document, hits: Sequence[Hit], *, limit: int = 2, width: int = 90) -> list[str]:
@@ -213,30 +111,87 @@ def _mark(source: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -
 
 
 class Matcher:
-    """Every loaded watchlist, ready to match documents."""
+    """Every loaded watchlist compiled into one term index, ready to match documents."""
 
     def __init__(self, watchlists: Sequence[Watchlist]) -> None:
         self.watchlists = list(watchlists)
+        self.index = TermIndex()
+        self.compiled = [compile_tree(w.tree, self.index) for w in self.watchlists]
+        self.index.build()
+        by_term: dict[int, list[int]] = {}
+        always: set[int] = set()
+        for number, node in enumerate(self.compiled):
+            triggers = node.triggers()
+            if triggers is None:
+                always.add(number)
+            for term_id in triggers or ():
+                by_term.setdefault(term_id, []).append(number)
+        self.by_term = by_term
+        self.always = frozenset(always)
+
+    def candidates(self, hits: ScanHits) -> list[int]:
+        """The watchlists worth evaluating: those with a term hit, and those that may hold
+        without any. Every other watchlist is known not to hold, at no cost."""
+        numbers = set(self.always)
+        by_term = self.by_term
+        for term_id in hits:
+            if term_id in by_term:
+                numbers.update(by_term[term_id])
+        return sorted(numbers)
 
     def match(self, doc: Document) -> list[Match]:
+        hits = self.index.scan(doc)
+        context = Context(hits, doc)
         matches: list[Match] = []
-        for watchlist in self.watchlists:
-            holds, hits = evaluate(watchlist.tree, doc)
-            if not holds:
-                continue
-            value = score(hits)
-            if value < watchlist.threshold:
-                continue
-            unique = tuple(sorted(set(hits), key=lambda h: (FIELDS.index(h.field), h.position)))
-            matches.append(
-                Match(
-                    watchlist=watchlist.name,
-                    severity=watchlist.severity,
-                    channels=watchlist.channels,
-                    score=value,
-                    query=watchlist.query,
-                    hits=unique,
-                    snippets=tuple(snippets(doc, unique)),
-                )
-            )
+        for number in self.candidates(hits):
+            found = _match_one(self.watchlists[number], self.compiled[number], context)
+            if found is not None:
+                matches.append(found)
         return matches
+
+
+def _match_one(watchlist: Watchlist, node: Compiled, context: Context) -> Match | None:
+    if not node.holds(context, None):  # the cheap test first: most candidates fail it
+        return None
+    holds, raw, proximity = node.eval(context, None)
+    if not holds:
+        return None
+    value = score(raw, proximity)
+    if value < watchlist.threshold:
+        return None
+    hits, counts = to_hits(context.doc, raw)
+    return Match(
+        watchlist=watchlist.name,
+        severity=watchlist.severity,
+        channels=watchlist.channels,
+        score=value,
+        query=watchlist.query,
+        hits=hits,
+        snippets=tuple(snippets(context.doc, hits)),
+        proximity=proximity,
+        threshold=watchlist.threshold,
+        counts=counts,
+    )
+
+
+def to_hits(
+    doc: Document, raw: Iterable[RawHit]
+) -> tuple[tuple[Hit, ...], tuple[tuple[str, int], ...]]:
+    """The first hits of each term with their character offsets, in field then position
+    order, and how many distinct hits each term had in all."""
+    unique = sorted(set(raw))  # field number first: title, then text, by position
+    counts: dict[str, int] = {}
+    listed: list[Hit] = []
+    for hit in unique:
+        seen = counts[hit[3]] = counts.get(hit[3], 0) + 1
+        if seen <= HITS_LISTED_PER_TERM:
+            listed.append(doc.hit(*hit))
+    return tuple(listed), tuple(sorted(counts.items(), key=lambda item: item[0].casefold()))
+
+
+def evaluate(node: Node, doc: Document) -> tuple[bool, list[Hit]]:
+    """Whether a parsed query holds for ``doc``, and the hits that made it hold."""
+    index = TermIndex()
+    compiled = compile_tree(node, index)
+    holds, raw, _ = compiled.eval(Context(index.scan(doc), doc), None)
+    return holds, list(to_hits(doc, raw)[0])

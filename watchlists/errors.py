@@ -15,7 +15,10 @@ class WatchlistError(Exception):
 
 
 class QuerySyntaxError(WatchlistError):
-    hint = 'operators are AND, OR, NOT, parentheses, "quoted phrases", word* and @group'
+    hint = (
+        'operators: AND, OR, NOT, -word, ( ), "phrase", "phrase"~n, word*, @group, '
+        "a NEAR/n b, a ONEAR/n b, title:, text:, site:, lang:"
+    )
 
     def __init__(self, message: str, *, query: str, position: int) -> None:
         self.query = query

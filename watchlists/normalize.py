@@ -3,6 +3,14 @@
 NFKC, case-folding, diacritics folded on Latin letters (Erdoğan = erdogan, Əliyev = eliyev),
 typographic apostrophes and dashes unified. Cyrillic and Armenian letters keep their marks
 (й is not и), except ё which Russian writes and omits freely, and stress accents.
+
+Two forms of a text come out of here. ``spaced`` folds every word and turns every separator
+into one space *per character*, so its offsets are the original's whenever folding kept the
+length (the usual case); ``canonical`` squeezes that into ``" w1 w2 ... wn "``, the form the
+matching automaton reads: a whole word is then simply a key with a space on both sides, in any
+script, and a word's position is the number of spaces before it. Both are built from C-level
+string operations; only runs of non-ASCII characters go through Python, once per distinct run
+(cached), because per-word Python code would cap throughput far below what matching needs.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import islice
 
 # Letters that carry no decomposable accent but are written as variants of a plain letter.
 _FOLD = str.maketrans(
@@ -68,10 +77,138 @@ class Token:
     end: int
 
 
+_TYPOGRAPHIC = "\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00a0\u2026"
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+_ASCII_TABLE = str.maketrans({chr(i): chr(i) if chr(i).isalnum() else " " for i in range(128)})
+_MARKS = re.compile(r"[\u0300-\u036f\u0483-\u0489]")
+_NON_SPACE = re.compile(r"\S+")
+_SPACE_RUNS = re.compile(r"  +")
+_CACHE_LIMIT = 200_000
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() and char != "\u02bc"
+
+
+def _fold_run(run: str) -> str:
+    """A run of non-ASCII characters folded, its separators turned into spaces. Marks that
+    survive folding (on letters NFC could not compose) are dropped so they never split a word."""
+    folded = _MARKS.sub("", fold(run))
+    return "".join(char if _is_word_char(char) else " " for char in folded)
+
+
+class _RunCache(dict[str, str]):
+    """Folded non-ASCII runs: news text repeats the same few hundred, so each is folded once."""
+
+    def __missing__(self, run: str) -> str:
+        if len(self) >= _CACHE_LIMIT:  # bounded in a long-running daemon
+            self.clear()
+        value = self[run] = _fold_run(run)
+        return value
+
+
+_RUNS = _RunCache()
+
+
+def _folded_run(match: re.Match[str]) -> str:
+    return _RUNS[match.group()]
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
+_ASCII_BYTES = bytes(range(128))
+_FEW_CHARS = 16
+
+
+def spaced(text: str) -> str:
+    """``text`` (NFC) folded, with every separator character replaced by a space."""
+    for char in _TYPOGRAPHIC:  # the common non-ASCII separators, at C speed
+        if char in text:
+            text = text.replace(char, " ")
+    if not text.isascii():
+        text = _fold_non_ascii(text)
+    text = text.lower()
+    if text.isascii():
+        return text.translate(_ASCII_TABLE)
+    return _ASCII_SEPARATORS.sub(_blank, text)
+
+
+def _fold_non_ascii(text: str) -> str:
+    # The distinct non-ASCII characters, found in C: drop the ASCII bytes of the UTF-8 form.
+    rare = set(text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8"))
+    if len(rare) > _FEW_CHARS:  # a non-Latin script: fold whole runs (words), cached
+        return _NON_ASCII.sub(_folded_run, text)
+    for char in rare:  # a Latin text with a few accents: one C-speed replace per character
+        text = text.replace(char, _RUNS[char])
+    return text
+
+
+def canonical(text: str) -> str:
+    """``" w1 w2 ... wn "``: the folded words of ``text`` (NFC), one space between each."""
+    return squeeze(spaced(text))
+
+
+def squeeze(spaced_text: str) -> str:
+    """Spaced text with each run of spaces made one, and one space at each end. (A regex
+    substitution: three times faster than split and join, which build a string per word.)"""
+    return " " + _SPACE_RUNS.sub(" ", spaced_text).strip(" ") + " "
+
+
+def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
+    """Character spans in ``text`` of its first ``upto`` words, in ``canonical`` order."""
+    if len(spaced_text) == len(text):
+        found = _NON_SPACE.finditer(spaced_text)
+    else:  # folding changed the length (ß -> ss, a dropped mark): the word pattern instead
+        found = _WORD.finditer(text)
+    return [m.span() for m in islice(found, upto)]
+
+
+class OffsetMap:
+    """From an offset in the canonical text back to the same character in the spaced text
+    (and so in the original, when they have the same length).
+
+    Canonical text only squeezes runs of spaces, so the n-th word of one is the n-th word of
+    the other. Offsets are asked for in increasing order (hits sorted by position), so a
+    cursor walks forward: the words between the last answer and the next are skipped with one
+    ``str.split(None, n)``, in C. Nothing is built for a document that matches nothing."""
+
+    def __init__(self, spaced_text: str, canonical_text: str) -> None:
+        self.spaced = spaced_text
+        self.canonical = canonical_text
+        self._rewind()
+
+    def _rewind(self) -> None:
+        self.word = 1  # canonical offset of the word under the cursor
+        self.at = len(self.spaced) - len(self.spaced.lstrip(" "))  # its spaced offset
+
+    def original(self, offset: int) -> int:
+        """The spaced-text offset of the word character at canonical ``offset``."""
+        start = self.canonical.rfind(" ", 0, offset + 1) + 1  # its word's start
+        if start < self.word:
+            self._rewind()
+        skip = self.canonical.count(" ", self.word, start)
+        if skip:
+            # Usually the gap is not much longer than in canonical text: split a bounded
+            # slice first, the whole rest only when that slice was too short.
+            end = self.at + 2 * (start - self.word) + 64
+            pieces = self.spaced[self.at : end].split(None, skip)
+            if len(pieces) <= skip or end >= len(self.spaced):
+                pieces = self.spaced[self.at :].split(None, skip)
+                self.at = len(self.spaced) - len(pieces[-1])
+            else:
+                self.at = end - len(pieces[-1])
+        self.word = start
+        return self.at + offset - start
+
+
 def tokenize(text: str) -> list[Token]:
     """Words of ``text`` (already NFC) with their offsets; a word is a run of letters/digits."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def words(text: str) -> list[str]:
-    return [token.form for token in tokenize(unicodedata.normalize("NFC", text))]
+    """The folded words of a query term, split exactly as documents are."""
+    return spaced(unicodedata.normalize("NFC", text)).split()

@@ -5,14 +5,19 @@
     and_expr := near (["AND"] near)*            adjacent terms are ANDed
     near     := unary (("NEAR/n" | "ONEAR/n") unary)*
     unary    := "NOT" unary | "-" atom | atom
-    atom     := "(" or_expr ")" | WORD | WORD* | "quoted phrase" | @group
+    atom     := "(" or_expr ")" | WORD | WORD* | "quoted phrase" | "quoted phrase"~n
+              | @group | ("title:" | "text:") atom | ("site:" | "lang:") VALUE
 
 Words and phrases match whole words after normalisation (see normalize.py); ``word*`` matches
 any word starting with ``word``; ``@name`` is a named group of aliases from the watchlist file.
 ``a NEAR/n b`` holds when a hit of ``a`` and a hit of ``b`` are at most n words apart (any
 order, same field); ``ONEAR/n`` also wants ``a`` first. Their operands may be terms, groups and
-OR-lists, not negations.
-Operators are upper-case, so lower-case ``and``/``or``/``not`` are ordinary words.
+OR-lists or any sub-query with hits, not negations nor site:/lang: tests. ``"a b"~n`` is
+``a NEAR/n b`` (with more words, each within n words of the ones before it).
+``title:`` and ``text:`` restrict what follows to one field; ``site:example.org`` holds for
+that domain and its subdomains, ``lang:ru`` for Russian (also ru-RU).
+Operators are upper-case, so lower-case ``and``/``or``/``not`` are ordinary words. Quotes and
+dashes pasted from a word processor (“ ” « » – —) count as " and -.
 """
 
 from __future__ import annotations
@@ -57,13 +62,32 @@ class Near:
     ordered: bool
 
 
-Node = Term | And | Or | Not | Near
+@dataclass(frozen=True)
+class Scope:
+    """``title:`` or ``text:``: the child must hold on that field's hits alone."""
+
+    field: str
+    child: Node
+
+
+@dataclass(frozen=True)
+class Meta:
+    """``site:`` or ``lang:``: a test on the document's metadata, not on its words."""
+
+    key: str
+    value: str
+
+
+Node = Term | And | Or | Not | Near | Scope | Meta
+FIELD_SCOPES = ("title", "text")
+META_SCOPES = ("site", "lang")
 MAX_DEPTH = 64
 
 _TOKEN = re.compile(
     r"""\s*(?:
       (?P<lparen>\() | (?P<rparen>\)) |
-      (?P<phrase>"[^"]*"?) |
+      (?P<phrase>"[^"]*"?(?:~\S*)?) |
+      (?P<scope>(?:title|text|site|lang):) |
       (?P<group>@[\w-]+) |
       (?P<minus>-(?=[\w"(@])) |
       (?P<word>[^\s()"]+)
@@ -82,11 +106,18 @@ class _Tok:
     pos: int
 
 
-_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"'})
+# Pasted from a word processor: one character for one, so columns stay right.
+_TYPOGRAPHIC = str.maketrans(
+    {
+        **dict.fromkeys("“”„‟«»＂", '"'),
+        **dict.fromkeys("‐‑‒–—−﹣－", "-"),
+    }
+)
+_PROXIMITY = re.compile(r'^"[^"]*"~(\d{1,4})$')
 
 
 def _lex(query: str) -> list[_Tok]:
-    query = query.translate(_QUOTES)  # pasted from a word processor; same length, same columns
+    query = query.translate(_TYPOGRAPHIC)
     tokens: list[_Tok] = []
     pos = 0
     while pos < len(query):
@@ -97,8 +128,14 @@ def _lex(query: str) -> list[_Tok]:
             raise QuerySyntaxError("unexpected character", query=query, position=pos)
         kind, text = m.lastgroup, m.group(m.lastgroup)
         start = m.start(kind)
-        if kind == "phrase" and (len(text) < 2 or not text.endswith('"')):
+        if kind == "phrase" and text.count('"') < 2:
             raise QuerySyntaxError("unclosed quote", query=query, position=start)
+        if kind == "phrase" and not text.endswith('"') and not _PROXIMITY.match(text):
+            raise QuerySyntaxError(
+                "'~' after a phrase needs a number of words, as in \"a b\"~5",
+                query=query,
+                position=start + text.index("~"),
+            )
         if kind == "word" and text in _OPERATORS:
             kind = text
         elif kind == "word" and _NEAR.match(text):
@@ -169,6 +206,10 @@ class _Parser:
             for side, node in (("left", left), ("right", right)):
                 if _has_not(node):
                     raise self.error(f"the {side} side of {tok.text} cannot be negated", tok.pos)
+                if _has_meta(node):
+                    raise self.error(
+                        f"the {side} side of {tok.text} cannot be a site: or lang: test", tok.pos
+                    )
             m = _NEAR.match(tok.text)
             assert m is not None
             left = Near(left, right, int(m.group(2)), m.group(1) == "ONEAR")
@@ -210,9 +251,42 @@ class _Parser:
             return node
         if tok.kind == "group":
             return self.group(tok)
-        if tok.kind == "phrase":
+        if tok.kind == "scope":
+            return self.scope(tok)
+        if tok.kind == "phrase" and tok.text.endswith('"'):
             return self.term(tok.text[1:-1], tok)
+        if tok.kind == "phrase":
+            return self.proximity_phrase(tok)
         return self.term(tok.text, tok)
+
+    def scope(self, tok: _Tok) -> Node:
+        name = tok.text[:-1]
+        following = self.peek()
+        if following is None or following.pos != tok.pos + len(tok.text):
+            raise self.error(f"{tok.text} must be followed directly by what to look for", tok.pos)
+        if name in FIELD_SCOPES:
+            self.enter(tok)
+            try:
+                return Scope(name, self.atom())
+            finally:
+                self.depth -= 1
+        if following.kind != "word":
+            raise self.error(f"{tok.text} takes one value, as in {tok.text}example.org", tok.pos)
+        self.take()
+        value = following.text.strip().lower().rstrip(".")
+        if name == "site":
+            value = value.removeprefix("www.")
+        return Meta(name, value)
+
+    def proximity_phrase(self, tok: _Tok) -> Node:
+        body, _, distance = tok.text[1:].rpartition('"~')
+        parts = body.split()
+        if len(parts) < 2:
+            raise self.error(f"{tok.text} needs at least two words to bring near", tok.pos)
+        node: Node = self.term(parts[0], tok)
+        for part in parts[1:]:
+            node = Near(node, self.term(part, tok), int(distance), False)
+        return node
 
     def group(self, tok: _Tok) -> Node:
         name = tok.text[1:]
@@ -248,11 +322,20 @@ def parse_query(query: str, groups: Mapping[str, Sequence[str]] | None = None) -
     return _Parser(query, groups or {}).parse()
 
 
-def _has_not(node: Node) -> bool:
-    if isinstance(node, Not):
-        return True
-    if isinstance(node, Term):
-        return False
+def children(node: Node) -> tuple[Node, ...]:
+    """The sub-queries of ``node``, whatever its kind."""
+    if isinstance(node, And | Or):
+        return node.children
     if isinstance(node, Near):
-        return _has_not(node.left) or _has_not(node.right)
-    return any(_has_not(child) for child in node.children)
+        return (node.left, node.right)
+    if isinstance(node, Not | Scope):
+        return (node.child,)
+    return ()
+
+
+def _has_not(node: Node) -> bool:
+    return isinstance(node, Not) or any(_has_not(child) for child in children(node))
+
+
+def _has_meta(node: Node) -> bool:
+    return isinstance(node, Meta) or any(_has_meta(child) for child in children(node))

@@ -1,0 +1,120 @@
+"""A document to match and the hits found in it.
+
+The document keeps each field (title, text) in NFC for snippets, and derives the canonical
+form the automaton reads only when asked, once (see normalize.py for why two forms).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from .normalize import OffsetMap, canonical, spaced, squeeze, word_spans
+
+FIELDS = ("title", "text")
+_LENGTH_CHANGED = OffsetMap("", " ")  # marks a field whose folding changed its length
+
+
+class Hit(NamedTuple):
+    """One occurrence of a term. A named tuple rather than a frozen dataclass: a match
+    creates many, and a tuple is several times cheaper to build."""
+
+    term: str
+    field: str
+    position: int  # word index within the field
+    start: int  # character offsets within the field's text
+    end: int
+    words: int = 1  # how many words the hit spans (a phrase)
+
+    @property
+    def last(self) -> int:
+        return self.position + self.words - 1
+
+
+@dataclass
+class Document:
+    """Text to match: a title, a body, and optionally the site (domain or URL) and language."""
+
+    title: str = ""
+    text: str = ""
+    site: str = ""
+    lang: str = ""
+    fields: dict[str, str] = field(init=False)
+    _spaced: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+    _canonical: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+    _spans: dict[str, list[tuple[int, int]]] = field(init=False, repr=False, default_factory=dict)
+    _maps: dict[str, OffsetMap] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fields = {
+            "title": unicodedata.normalize("NFC", self.title),
+            "text": unicodedata.normalize("NFC", self.text),
+        }
+        self.site = host_of(self.site)
+        self.lang = self.lang.strip().lower().replace("_", "-")
+
+    def spaced(self, name: str) -> str:
+        if name not in self._spaced:
+            self._spaced[name] = spaced(self.fields[name])
+        return self._spaced[name]
+
+    def canonical(self, name: str) -> str:
+        """The field as the automaton reads it: ``" w1 w2 ... "``."""
+        if name not in self._canonical:
+            self._canonical[name] = squeeze(self.spaced(name))
+        return self._canonical[name]
+
+    def hit(
+        self, field: int, position: int, words: int, term: str, start: int, key_end: int
+    ) -> Hit:
+        """A hit with its character offsets in the field, from where the scan found it in
+        the canonical text (``start`` of its first word, ``key_end`` of its key)."""
+        name = FIELDS[field]
+        offsets = self._maps.get(name) or self._offsets(name)
+        if offsets is _LENGTH_CHANGED:
+            return self._hit_by_position(name, position, words, term)
+        end = self._canonical[name].index(" ", key_end)  # a prefix key ends inside a word
+        first = offsets.original(start)
+        # one word: its end follows from its start; a phrase: find its last word too
+        last = first + end - start if words == 1 else offsets.original(end - 1) + 1
+        return Hit(term, name, position, first, last, words)
+
+    def _offsets(self, name: str) -> OffsetMap:
+        spaced_text = self.spaced(name)
+        if len(spaced_text) != len(self.fields[name]):
+            self._maps[name] = _LENGTH_CHANGED
+        else:
+            self._maps[name] = OffsetMap(spaced_text, self.canonical(name))
+        return self._maps[name]
+
+    def _hit_by_position(self, name: str, position: int, words: int, term: str) -> Hit:
+        """Folding changed the field's length (ß -> ss): find the words by counting them."""
+        spans = self._spans.get(name, [])
+        if len(spans) < position + words:
+            upto = max(position + words, 2 * len(spans))
+            spans = self._spans[name] = word_spans(self.fields[name], self.spaced(name), upto)
+        if not spans:  # pragma: no cover - a hit implies words
+            return Hit(term, name, position, 0, 0, words)
+        first = spans[min(position, len(spans) - 1)]
+        last = spans[min(position + words - 1, len(spans) - 1)]
+        return Hit(term, name, position, first[0], last[1], words)
+
+    def on_site(self, domain: str) -> bool:
+        """``domain`` itself or any subdomain of it."""
+        return self.site == domain or self.site.endswith("." + domain)
+
+    def in_lang(self, lang: str) -> bool:
+        return self.lang == lang or self.lang.startswith(lang + "-")
+
+
+def host_of(site: str) -> str:
+    """The lower-case host of a URL or domain, without ``www.`` and a trailing dot."""
+    site = site.strip().lower()
+    if "://" in site:
+        site = urlsplit(site).hostname or ""
+    return site.rstrip(".").removeprefix("www.")
+
+
+__all__ = ["FIELDS", "Document", "Hit", "canonical"]
