@@ -33,8 +33,11 @@ from lxml.etree import _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
+LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
+PROSE_WORDS = 15  # a paragraph of running text, not a teaser line
+RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goes on
 _WORDS = re.compile(r"\w+")
 
 
@@ -235,16 +238,29 @@ def _compile(patterns: list[str], *, combine: bool) -> tuple[re.Pattern[str], ..
 
 
 def blocks_of(body: _Element) -> list[Block]:
+    """The body's blocks in reading order. A table laid out with paragraphs or headings in its
+    cells is a page layout, not data: its cells' blocks are taken one by one, so that a
+    sidebar in one cell is judged apart from the article in the next."""
     blocks: list[Block] = []
-    for element in body.iter(*BLOCK_TAGS):
-        if any(parent.tag in BLOCK_TAGS for parent in element.iterancestors()):
-            continue  # nested inside a block already taken whole
+    _collect(body, blocks)
+    return blocks
+
+
+def _collect(parent: _Element, blocks: list[Block]) -> None:
+    for element in parent:
+        tag = element.tag
+        if tag not in BLOCK_TAGS or (tag == "table" and _is_layout(element)):
+            _collect(element, blocks)
+            continue
         text = _text(element)
         if not text:
             continue
         link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-        blocks.append(Block(element, element.tag, text, len(_WORDS.findall(text)), link_words))
-    return blocks
+        blocks.append(Block(element, tag, text, len(_WORDS.findall(text)), link_words))
+
+
+def _is_layout(table: _Element) -> bool:
+    return next(table.iterdescendants(*LAYOUT_TAGS), None) is not None
 
 
 def _text(element: _Element) -> str:
@@ -272,7 +288,7 @@ def clean_body(
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     if title:
-        _apply_headline(blocks, fingerprint(title))
+        _apply_headline(blocks, headline_prints(title))
     _apply_rules(blocks, _default_rules())
     _apply_site(blocks, site_boilerplate)
     dropped = [b for b in blocks if b.dropped is not None]
@@ -283,7 +299,7 @@ def clean_body(
     for block in dropped:
         parent = block.element.getparent()
         if parent is not None:
-            parent.remove(block.element)
+            parent.remove(block.element)  # with its tail: loose text after furniture is furniture
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 parent.getparent().remove(parent)
     return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], learned)
@@ -344,10 +360,27 @@ def _drop_section(
         standfirst = previous is not None and _headline_like(previous) and previous.link_words == 0
         if own is None and not (in_tail or _teaser_like(block) or standfirst):
             return
+        if own is None and rule.category == "related" and _resumes(blocks, j):
+            return  # teasers are lists of headlines: running prose is the article again
         _drop(block, own or rule)
         if own is not None and own.scope == "section":
             rule = own  # a new section (comments, then related articles) takes over
         previous = block
+
+
+def _prose(block: Block) -> bool:
+    return (
+        block.tag == "p"
+        and block.words >= PROSE_WORDS
+        and block.link_density < 0.5
+        and block.text.rstrip().endswith((".", "!", "?", "…", '"', "”"))
+    )
+
+
+def _resumes(blocks: list[Block], j: int) -> bool:
+    """Paragraphs of running prose from ``j`` on, more than a notice or a bio would take."""
+    run = blocks[j : j + RESUME_PARAGRAPHS]
+    return len(run) == RESUME_PARAGRAPHS and all(_prose(b) for b in run)
 
 
 def _headline_like(block: Block) -> bool:
@@ -364,10 +397,24 @@ def _teaser_like(block: Block) -> bool:
 HEADLINE = Rule("headline", "meta", "repeats the page's headline", "block", (), 10**6)
 
 
-def _apply_headline(blocks: list[Block], headline: str) -> None:
+_TITLE_PARTS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]+\s+")
+MIN_HEADLINE_WORDS = 3
+
+
+def headline_prints(title: str) -> frozenset[str]:
+    """Fingerprints of the headline as a page may print it: the whole title, or the title
+    without the site name a ``<title>`` adds before or after a separator ("Headline | Site",
+    "Site - Headline")."""
+    parts = _TITLE_PARTS.split(title.strip())
+    forms = {" ".join(parts[:-1]), " ".join(parts[1:])} if len(parts) > 1 else set()
+    short = {form for form in forms if len(_WORDS.findall(form)) < MIN_HEADLINE_WORDS}
+    return frozenset(fingerprint(form) for form in {title} | forms - short)
+
+
+def _apply_headline(blocks: list[Block], headlines: frozenset[str]) -> None:
     """The leading blocks that say the headline again (some pages print it twice)."""
     for block in blocks:
-        if block.fingerprint != headline:
+        if block.fingerprint not in headlines:
             return
         _drop(block, HEADLINE)
 
