@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -38,6 +39,9 @@ MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
 PROSE_WORDS = 15  # a paragraph of running text, not a teaser line
 RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goes on
+LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
+LINK_TAIL_MAX_WORDS = 40
+LINK_TAIL_HEADING_WORDS = 8
 _WORDS = re.compile(r"\w+")
 
 
@@ -280,10 +284,13 @@ def clean_body(
     *,
     site_boilerplate: frozenset[str] = frozenset(),
     title: str | None = None,
+    links: Callable[[], frozenset[str]] | None = None,
 ) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
     is modified in place when something is dropped). ``title`` is the page's headline from
-    its metadata, dropped where the body opens with it."""
+    its metadata, dropped where the body opens with it. ``links`` gives the fingerprints of
+    the original page's link texts (see ``monitor.links``), asked for only when the body
+    ends in short blocks."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
@@ -291,6 +298,8 @@ def clean_body(
         _apply_headline(blocks, headline_prints(title))
     _apply_rules(blocks, _default_rules())
     _apply_site(blocks, site_boilerplate)
+    if links is not None:
+        _apply_link_tail(blocks, links)
     dropped = [b for b in blocks if b.dropped is not None]
     if not dropped:
         return Cleaned(None, [], learned)
@@ -417,6 +426,39 @@ def _apply_headline(blocks: list[Block], headlines: frozenset[str]) -> None:
         if block.fingerprint not in headlines:
             return
         _drop(block, HEADLINE)
+
+
+LINK_TAIL = Rule(
+    "link-list", "related", "list of links closing the page", "block", (), LINK_TAIL_MAX_WORDS
+)
+
+
+def _apply_link_tail(blocks: list[Block], links: Callable[[], frozenset[str]]) -> None:
+    """Drop the run of blocks that ends the body when each of them is the whole text of a
+    link of the original page (a related-articles box, a "more from" list, footer links),
+    with the short heading that opens it. Only short blocks are candidates, so the page's
+    links are read only when the body ends in some."""
+    kept = [b for b in blocks if b.dropped is None]
+    tail = kept[-LINK_TAIL_MIN_RUN:]
+    if len(tail) < LINK_TAIL_MIN_RUN or any(b.words > LINK_TAIL_MAX_WORDS for b in tail):
+        return
+    anchors = links()
+    run: list[Block] = []
+    for block in reversed(kept):
+        if block.words > LINK_TAIL_MAX_WORDS or block.fingerprint not in anchors:
+            break
+        run.append(block)
+    if len(run) < LINK_TAIL_MIN_RUN:
+        return
+    opening = kept[-len(run) - 1] if len(kept) > len(run) else None
+    if (
+        opening is not None
+        and opening.words <= LINK_TAIL_HEADING_WORDS
+        and not opening.text.rstrip().endswith((".", "!", "?", "…"))
+    ):
+        run.append(opening)
+    for block in run:
+        _drop(block, LINK_TAIL)
 
 
 def _apply_site(blocks: list[Block], boilerplate: frozenset[str]) -> None:

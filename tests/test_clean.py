@@ -277,6 +277,31 @@ def test_a_layout_table_is_judged_cell_by_cell() -> None:
     assert "Friday" in result.text and "Monday" in result.text
 
 
+def test_links_that_close_the_page_are_dropped_but_not_plain_closing_lines() -> None:
+    """The body's last blocks, each the text of a link on the page (trafilatura keeps the
+    text, not the link), are a list of links; the same lines that no link says are the
+    article's own."""
+    closing = ["Azerbaijan closes Russian House", "Sputnik bureau raided in Baku"]
+
+    def html_page(linked: bool) -> bytes:
+        items = "".join(f"<p>{line}</p>" for line in closing)
+        nav = "".join(f"<li><a href='/{i}'>{line}</a></li>" for i, line in enumerate(closing))
+        return (
+            "<html lang='en'><head><title>Talks</title></head><body><article>"
+            f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+            f"<p>{PROSE.replace('Tuesday', 'Monday')}</p>{items}</article>"
+            + (f"<aside><ul>{nav}</ul></aside>" if linked else "")
+            + "</body></html>"
+        ).encode()
+
+    linked = extract_page(html_page(linked=True))
+    assert not any(line in linked.text for line in closing)
+    assert {d.rule for d in linked.dropped} == {"link-list"}
+    plain = extract_page(html_page(linked=False))
+    assert all(line in plain.text for line in closing)
+    assert plain.dropped == ()
+
+
 def test_cleaning_never_empties_an_article() -> None:
     result = extract_page(page("Related articles", "Share this article", "6 min read"))
     assert result.text  # every block looked like furniture: cleaning is undone
