@@ -3,7 +3,8 @@
 The order, on trafilatura's XML body (so page structure and links are still visible):
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
-   its text, word count and words inside links.
+   its text, word count and words inside links; a layout table (paragraphs in its cells) is
+   flattened cell by cell.
 2. Drop the page's headline where the body repeats it at the top: it is the title, not the
    story, and it is stored as the title already.
 3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
@@ -11,7 +12,8 @@ The order, on trafilatura's XML body (so page structure and links are still visi
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
    that carries several appeal/prompt cues at once.
 4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
-   caller passes the fingerprints storage has counted often enough).
+   caller passes the fingerprints storage has counted often enough), then the run of short
+   blocks closing the body that are each the text of a link of the original page.
 5. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
    stays; and cleaning that would leave next to no text is undone.
 
@@ -122,6 +124,10 @@ class Block:
     def fingerprint(self) -> str:
         return fingerprint(self.text)
 
+    @cached_property
+    def normal(self) -> str:
+        return normal(self.text)
+
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -198,10 +204,14 @@ class Cleaned:
     guarded: bool = False  # cleaning would have emptied the article and was undone
 
 
+def normal(text: str) -> str:
+    """The text's words, case-folded, one space apart."""
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
 def fingerprint(text: str) -> str:
     """A block's identity across pages: its words, case-folded, hashed."""
-    normal = " ".join(_WORDS.findall(text.casefold()))
-    return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
 
 
 @cache
@@ -288,9 +298,9 @@ def clean_body(
 ) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
     is modified in place when something is dropped). ``title`` is the page's headline from
-    its metadata, dropped where the body opens with it. ``links`` gives the fingerprints of
-    the original page's link texts (see ``monitor.links``), asked for only when the body
-    ends in short blocks."""
+    its metadata, dropped where the body opens with it. ``links`` gives the normalised texts
+    (``normal``) of the original page's links (see ``monitor.links``), asked for only when
+    the body ends in short blocks."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
@@ -445,7 +455,7 @@ def _apply_link_tail(blocks: list[Block], links: Callable[[], frozenset[str]]) -
     anchors = links()
     run: list[Block] = []
     for block in reversed(kept):
-        if block.words > LINK_TAIL_MAX_WORDS or block.fingerprint not in anchors:
+        if block.words > LINK_TAIL_MAX_WORDS or block.normal not in anchors:
             break
         run.append(block)
     if len(run) < LINK_TAIL_MIN_RUN:

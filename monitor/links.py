@@ -1,10 +1,10 @@
-"""The page's link texts: what its ``<a>`` elements say, as block fingerprints.
+"""The page's link texts: what its ``<a>`` elements say, as normalised block texts.
 
 trafilatura's output keeps no links, yet a list of links is what related-article boxes,
 "more from" lists and footers are made of. The cleaner asks whether a block's whole text is
-the text of a link somewhere on the original page. The anchors are read from the raw HTML
-with one regular expression, and only when the cleaner asks (most pages never need them),
-which keeps the cost to a fraction of a millisecond.
+the text of a link somewhere on the original page. The anchors are read from the raw HTML by
+a plain byte scan (a regular expression or a parsed tree costs several times more), and only
+when the cleaner asks (most pages never need them).
 """
 
 from __future__ import annotations
@@ -14,28 +14,41 @@ import re
 from collections.abc import Callable
 from functools import cache
 
-from .clean import fingerprint
+from .clean import normal
 
-_ANCHOR = re.compile(rb"<a\b[^>]*>(.*?)</a\s*>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
+_AFTER_NAME = (b" ", b">", b"\n", b"\t", b"\r")  # "<a" opens an anchor, "<abbr" does not
 MIN_WORDS = 2  # a one-word link ("Home", "Next") says nothing about a block
 
 
-def anchor_prints(raw: bytes) -> frozenset[str]:
-    """Fingerprints of the text of every link of two words or more in ``raw``."""
-    prints = set()
-    for match in _ANCHOR.finditer(raw):
-        inner = match.group(1)
-        if not inner.strip():
+def anchor_texts(raw: bytes) -> frozenset[str]:
+    """The normalised text (see ``clean.normal``) of every link of two words or more in
+    ``raw``. Lower-case ``<a>`` tags only: upper-case markup is rare enough to miss."""
+    texts = set()
+    find = raw.find
+    at = 0
+    while (at := find(b"<a", at)) >= 0:
+        if raw[at + 2 : at + 3] not in _AFTER_NAME:
+            at += 2
             continue
-        text = _TAG.sub(" ", inner.decode("utf-8", "replace"))
+        start = find(b">", at)
+        end = find(b"</a>", start)
+        if start < 0 or end < 0:
+            break
+        inner, at = raw[start + 1 : end], end + 4
+        if b" " not in inner.strip():
+            continue  # one word at most
+        text = inner.decode("utf-8", "replace")
+        if "<" in text:
+            text = _TAG.sub(" ", text)
         if "&" in text:
             text = html.unescape(text)
-        if len(text.split()) >= MIN_WORDS:
-            prints.add(fingerprint(text))
-    return frozenset(prints)
+        words = normal(text)
+        if words.count(" ") >= MIN_WORDS - 1:
+            texts.add(words)
+    return frozenset(texts)
 
 
-def lazy_anchor_prints(raw: bytes) -> Callable[[], frozenset[str]]:
-    """``anchor_prints(raw)``, computed on the first call only."""
-    return cache(lambda: anchor_prints(raw))
+def lazy_anchor_texts(raw: bytes) -> Callable[[], frozenset[str]]:
+    """``anchor_texts(raw)``, computed on the first call only."""
+    return cache(lambda: anchor_texts(raw))
