@@ -3,7 +3,8 @@
 The order, on trafilatura's XML body (so page structure and links are still visible):
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
-   its text, word count and words inside links.
+   its text, word count and words inside links; a layout table (paragraphs in its cells) is
+   flattened cell by cell.
 2. Drop the page's headline where the body repeats it at the top: it is the title, not the
    story, and it is stored as the title already.
 3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
@@ -11,7 +12,8 @@ The order, on trafilatura's XML body (so page structure and links are still visi
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
    that carries several appeal/prompt cues at once.
 4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
-   caller passes the fingerprints storage has counted often enough).
+   caller passes the fingerprints storage has counted often enough), then the run of short
+   blocks closing the body that are each the text of a link of the original page.
 5. Guard the body: rules are bounded by block length, so ordinary prose with a trigger word
    stays; and cleaning that would leave next to no text is undone.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -33,8 +36,14 @@ from lxml.etree import _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
+LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
+PROSE_WORDS = 15  # a paragraph of running text, not a teaser line
+RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goes on
+LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
+LINK_TAIL_MAX_WORDS = 40
+LINK_TAIL_HEADING_WORDS = 8
 _WORDS = re.compile(r"\w+")
 
 
@@ -115,6 +124,10 @@ class Block:
     def fingerprint(self) -> str:
         return fingerprint(self.text)
 
+    @cached_property
+    def normal(self) -> str:
+        return normal(self.text)
+
 
 @dataclass(frozen=True)
 class RuleSet:
@@ -191,10 +204,14 @@ class Cleaned:
     guarded: bool = False  # cleaning would have emptied the article and was undone
 
 
+def normal(text: str) -> str:
+    """The text's words, case-folded, one space apart."""
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
 def fingerprint(text: str) -> str:
     """A block's identity across pages: its words, case-folded, hashed."""
-    normal = " ".join(_WORDS.findall(text.casefold()))
-    return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
 
 
 @cache
@@ -235,16 +252,29 @@ def _compile(patterns: list[str], *, combine: bool) -> tuple[re.Pattern[str], ..
 
 
 def blocks_of(body: _Element) -> list[Block]:
+    """The body's blocks in reading order. A table laid out with paragraphs or headings in its
+    cells is a page layout, not data: its cells' blocks are taken one by one, so that a
+    sidebar in one cell is judged apart from the article in the next."""
     blocks: list[Block] = []
-    for element in body.iter(*BLOCK_TAGS):
-        if any(parent.tag in BLOCK_TAGS for parent in element.iterancestors()):
-            continue  # nested inside a block already taken whole
+    _collect(body, blocks)
+    return blocks
+
+
+def _collect(parent: _Element, blocks: list[Block]) -> None:
+    for element in parent:
+        tag = element.tag
+        if tag not in BLOCK_TAGS or (tag == "table" and _is_layout(element)):
+            _collect(element, blocks)
+            continue
         text = _text(element)
         if not text:
             continue
         link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-        blocks.append(Block(element, element.tag, text, len(_WORDS.findall(text)), link_words))
-    return blocks
+        blocks.append(Block(element, tag, text, len(_WORDS.findall(text)), link_words))
+
+
+def _is_layout(table: _Element) -> bool:
+    return next(table.iterdescendants(*LAYOUT_TAGS), None) is not None
 
 
 def _text(element: _Element) -> str:
@@ -264,17 +294,22 @@ def clean_body(
     *,
     site_boilerplate: frozenset[str] = frozenset(),
     title: str | None = None,
+    links: Callable[[], frozenset[str]] | None = None,
 ) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
     is modified in place when something is dropped). ``title`` is the page's headline from
-    its metadata, dropped where the body opens with it."""
+    its metadata, dropped where the body opens with it. ``links`` gives the normalised texts
+    (``normal``) of the original page's links (see ``monitor.links``), asked for only when
+    the body ends in short blocks."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     if title:
-        _apply_headline(blocks, fingerprint(title))
+        _apply_headline(blocks, headline_prints(title))
     _apply_rules(blocks, _default_rules())
     _apply_site(blocks, site_boilerplate)
+    if links is not None:
+        _apply_link_tail(blocks, links)
     dropped = [b for b in blocks if b.dropped is not None]
     if not dropped:
         return Cleaned(None, [], learned)
@@ -283,7 +318,7 @@ def clean_body(
     for block in dropped:
         parent = block.element.getparent()
         if parent is not None:
-            parent.remove(block.element)
+            parent.remove(block.element)  # with its tail: loose text after furniture is furniture
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 parent.getparent().remove(parent)
     return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], learned)
@@ -344,10 +379,27 @@ def _drop_section(
         standfirst = previous is not None and _headline_like(previous) and previous.link_words == 0
         if own is None and not (in_tail or _teaser_like(block) or standfirst):
             return
+        if own is None and rule.category == "related" and _resumes(blocks, j):
+            return  # teasers are lists of headlines: running prose is the article again
         _drop(block, own or rule)
         if own is not None and own.scope == "section":
             rule = own  # a new section (comments, then related articles) takes over
         previous = block
+
+
+def _prose(block: Block) -> bool:
+    return (
+        block.tag == "p"
+        and block.words >= PROSE_WORDS
+        and block.link_density < 0.5
+        and block.text.rstrip().endswith((".", "!", "?", "…", '"', "”"))
+    )
+
+
+def _resumes(blocks: list[Block], j: int) -> bool:
+    """Paragraphs of running prose from ``j`` on, more than a notice or a bio would take."""
+    run = blocks[j : j + RESUME_PARAGRAPHS]
+    return len(run) == RESUME_PARAGRAPHS and all(_prose(b) for b in run)
 
 
 def _headline_like(block: Block) -> bool:
@@ -364,12 +416,59 @@ def _teaser_like(block: Block) -> bool:
 HEADLINE = Rule("headline", "meta", "repeats the page's headline", "block", (), 10**6)
 
 
-def _apply_headline(blocks: list[Block], headline: str) -> None:
+_TITLE_PARTS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]+\s+")
+MIN_HEADLINE_WORDS = 3
+
+
+def headline_prints(title: str) -> frozenset[str]:
+    """Fingerprints of the headline as a page may print it: the whole title, or the title
+    without the site name a ``<title>`` adds before or after a separator ("Headline | Site",
+    "Site - Headline")."""
+    parts = _TITLE_PARTS.split(title.strip())
+    forms = {" ".join(parts[:-1]), " ".join(parts[1:])} if len(parts) > 1 else set()
+    short = {form for form in forms if len(_WORDS.findall(form)) < MIN_HEADLINE_WORDS}
+    return frozenset(fingerprint(form) for form in {title} | forms - short)
+
+
+def _apply_headline(blocks: list[Block], headlines: frozenset[str]) -> None:
     """The leading blocks that say the headline again (some pages print it twice)."""
     for block in blocks:
-        if block.fingerprint != headline:
+        if block.fingerprint not in headlines:
             return
         _drop(block, HEADLINE)
+
+
+LINK_TAIL = Rule(
+    "link-list", "related", "list of links closing the page", "block", (), LINK_TAIL_MAX_WORDS
+)
+
+
+def _apply_link_tail(blocks: list[Block], links: Callable[[], frozenset[str]]) -> None:
+    """Drop the run of blocks that ends the body when each of them is the whole text of a
+    link of the original page (a related-articles box, a "more from" list, footer links),
+    with the short heading that opens it. Only short blocks are candidates, so the page's
+    links are read only when the body ends in some."""
+    kept = [b for b in blocks if b.dropped is None]
+    tail = kept[-LINK_TAIL_MIN_RUN:]
+    if len(tail) < LINK_TAIL_MIN_RUN or any(b.words > LINK_TAIL_MAX_WORDS for b in tail):
+        return
+    anchors = links()
+    run: list[Block] = []
+    for block in reversed(kept):
+        if block.words > LINK_TAIL_MAX_WORDS or block.normal not in anchors:
+            break
+        run.append(block)
+    if len(run) < LINK_TAIL_MIN_RUN:
+        return
+    opening = kept[-len(run) - 1] if len(kept) > len(run) else None
+    if (
+        opening is not None
+        and opening.words <= LINK_TAIL_HEADING_WORDS
+        and not opening.text.rstrip().endswith((".", "!", "?", "…"))
+    ):
+        run.append(opening)
+    for block in run:
+        _drop(block, LINK_TAIL)
 
 
 def _apply_site(blocks: list[Block], boilerplate: frozenset[str]) -> None:

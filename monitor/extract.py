@@ -18,6 +18,7 @@ from trafilatura.settings import Document
 
 from .clean import Dropped, clean_body
 from .errors import ExtractError
+from .links import lazy_anchor_texts
 
 _LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", re.I)
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
@@ -65,7 +66,12 @@ def extract_page(
     dropped: tuple[Dropped, ...] = ()
     blocks: tuple[tuple[str, str], ...] = ()
     if clean and document.body is not None:
-        cleaned = clean_body(document.body, site_boilerplate=site_boilerplate, title=document.title)
+        cleaned = clean_body(
+            document.body,
+            site_boilerplate=site_boilerplate,
+            title=document.title,
+            links=lazy_anchor_texts(raw),
+        )
         if cleaned.text is not None:
             text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
         blocks = tuple(cleaned.blocks)

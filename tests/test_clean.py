@@ -186,6 +186,14 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
             "follow-prose",
         ),
         ("Start learning today! Unlock up to 55% OFF your subscription.", "promo-prose"),
+        ("Tempo de leitura: 4 minutos", "reading-time"),
+        ("You might also like: Baku and Moscow trade protests", "read-more-line"),
+        ("Follow Example News on Instagram, Facebook and YouTube.", "share"),
+        ("Like this story? Share it with a friend!", "share"),
+        ("Reporting by Jane Doe; Editing by John Roe", "credit-line"),
+        ("Jane Doe contributed reporting from Baku.", "credit-line"),
+        ("Write to Jane Doe at jane.doe@example.com", "credit-line"),
+        ("An error has occurred, please try again later.", "widget-message"),
     ],
 )
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
@@ -225,6 +233,73 @@ def test_the_headline_the_body_repeats_is_dropped_once_as_meta() -> None:
     # only the leading copy: the same words further down are the story's own
     assert squash(result.text).count("Talks to resume in spring") == 1
     assert squash(result.text).startswith("Officials in Baku")
+
+
+def test_the_headline_is_recognised_without_the_site_name_of_the_title() -> None:
+    html_page = (
+        "<html lang='en'><head><title>Talks to resume in spring | The Daily Example</title>"
+        f"</head><body><article><h1>Talks to resume in spring</h1><p>{PROSE}</p>"
+        f"<p>{PROSE.replace('Tuesday', 'Friday')}</p></article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert [d.rule for d in result.dropped] == ["headline"]
+    assert squash(result.text).startswith("Officials in Baku")
+
+
+def test_a_related_heading_mid_article_stops_where_the_prose_goes_on() -> None:
+    """A "Don't miss" box in the second half of a story takes its teasers, not the paragraphs
+    of the story that follow it."""
+    paragraphs = [PROSE.replace("Tuesday", day) for day in ("Monday", "Tuesday", "Wednesday")]
+    after = [PROSE.replace("Tuesday", day) for day in ("Thursday", "Friday", "Saturday")]
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "<p>DON'T MISS</p><p>Sputnik bureau raided in Baku [LATEST]</p>"
+        + "".join(f"<p>{p}</p>" for p in after)
+        + "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Sputnik bureau" not in result.text
+    assert all(squash(p) in squash(result.text) for p in after)
+
+
+def test_a_layout_table_is_judged_cell_by_cell() -> None:
+    """A page laid out in a table: the sidebar cell's teasers go, the article cell stays."""
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><table><tr><td>"
+        f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+        f"<p>{PROSE.replace('Tuesday', 'Monday')}</p>"
+        "<h3>Top stories</h3><p>Azerbaijan closes Russian House</p>"
+        "<p>Sputnik bureau raided in Baku</p></td></tr></table></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Russian House" not in result.text and "Sputnik bureau" not in result.text
+    assert "Friday" in result.text and "Monday" in result.text
+
+
+def test_links_that_close_the_page_are_dropped_but_not_plain_closing_lines() -> None:
+    """The body's last blocks, each the text of a link on the page (trafilatura keeps the
+    text, not the link), are a list of links; the same lines that no link says are the
+    article's own."""
+    closing = ["Azerbaijan closes Russian House", "Sputnik bureau raided in Baku"]
+
+    def html_page(linked: bool) -> bytes:
+        items = "".join(f"<p>{line}</p>" for line in closing)
+        nav = "".join(f"<li><a href='/{i}'>{line}</a></li>" for i, line in enumerate(closing))
+        return (
+            "<html lang='en'><head><title>Talks</title></head><body><article>"
+            f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+            f"<p>{PROSE.replace('Tuesday', 'Monday')}</p>{items}</article>"
+            + (f"<aside><ul>{nav}</ul></aside>" if linked else "")
+            + "</body></html>"
+        ).encode()
+
+    linked = extract_page(html_page(linked=True))
+    assert not any(line in linked.text for line in closing)
+    assert {d.rule for d in linked.dropped} == {"link-list"}
+    plain = extract_page(html_page(linked=False))
+    assert all(line in plain.text for line in closing)
+    assert plain.dropped == ()
 
 
 def test_cleaning_never_empties_an_article() -> None:
