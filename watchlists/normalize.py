@@ -153,7 +153,8 @@ def canonical(text: str) -> str:
 
 def squeeze(spaced_text: str) -> str:
     """Spaced text with each run of spaces made one, and one space at each end. (A regex
-    substitution: three times faster than split and join, which build a string per word.)"""
+    substitution: faster than split and join, which build a string per word, and than
+    halving the runs with ``replace``.)"""
     return " " + _SPACE_RUNS.sub(" ", spaced_text).strip(" ") + " "
 
 
@@ -170,38 +171,34 @@ class OffsetMap:
     """From an offset in the canonical text back to the same character in the spaced text
     (and so in the original, when they have the same length).
 
-    Canonical text only squeezes runs of spaces, so the n-th word of one is the n-th word of
-    the other. Offsets are asked for in increasing order (hits sorted by position), so a
-    cursor walks forward: the words between the last answer and the next are skipped with one
-    ``str.split(None, n)``, in C. Nothing is built for a document that matches nothing."""
+    Both texts hold the same words in the same order, only the runs of spaces between them
+    differ. So the k-th word that starts with ``w`` in one is the k-th in the other, and a
+    space before a word is the only place such a run can be found: the k-th occurrence of
+    ``" w"`` in canonical text is the same word as the k-th one in the spaced text (with a
+    space put in front). Both are found by C-level ``count`` and ``find``, with a cursor per
+    word because hits are asked for in increasing order: no string is built per word, and
+    nothing is built for a document that matches nothing."""
 
     def __init__(self, spaced_text: str, canonical_text: str) -> None:
-        self.spaced = spaced_text
+        self.padded = " " + spaced_text  # every word now follows a space
         self.canonical = canonical_text
-        self._rewind()
-
-    def _rewind(self) -> None:
-        self.word = 1  # canonical offset of the word under the cursor
-        self.at = len(self.spaced) - len(self.spaced.lstrip(" "))  # its spaced offset
+        # " word" -> (where its last occurrence found starts in canonical, in padded text)
+        self._cursors: dict[str, tuple[int, int]] = {}
 
     def original(self, offset: int) -> int:
         """The spaced-text offset of the word character at canonical ``offset``."""
-        start = self.canonical.rfind(" ", 0, offset + 1) + 1  # its word's start
-        if start < self.word:
-            self._rewind()
-        skip = self.canonical.count(" ", self.word, start)
-        if skip:
-            # Usually the gap is not much longer than in canonical text: split a bounded
-            # slice first, the whole rest only when that slice was too short.
-            end = self.at + 2 * (start - self.word) + 64
-            pieces = self.spaced[self.at : end].split(None, skip)
-            if len(pieces) <= skip or end >= len(self.spaced):
-                pieces = self.spaced[self.at :].split(None, skip)
-                self.at = len(self.spaced) - len(pieces[-1])
-            else:
-                self.at = end - len(pieces[-1])
-        self.word = start
-        return self.at + offset - start
+        canonical = self.canonical
+        space = canonical.rfind(" ", 0, offset + 1)  # the space before its word
+        needle = canonical[space : canonical.index(" ", space + 1)]
+        seen, at = self._cursors.get(needle, (-1, -1))
+        if space < seen:  # asked out of order: start again from the top
+            seen, at = -1, -1
+        if space > seen:
+            # Occurrences of " word" never overlap: count those between, then step over them.
+            for _ in range(canonical.count(needle, seen + 1, space) + 1):
+                at = self.padded.index(needle, at + 1)
+            self._cursors[needle] = (space, at)
+        return at + offset - space - 1
 
 
 def tokenize(text: str) -> list[Token]:
