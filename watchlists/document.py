@@ -46,12 +46,15 @@ class Document:
     _canonical: dict[str, str] = field(init=False, repr=False, default_factory=dict)
     _spans: dict[str, list[tuple[int, int]]] = field(init=False, repr=False, default_factory=dict)
     _maps: dict[str, OffsetMap] = field(init=False, repr=False, default_factory=dict)
+    # per field: (a canonical offset, how many spaces come before it), where counting resumes
+    _counted: list[tuple[int, int]] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.fields = {
             "title": unicodedata.normalize("NFC", self.title),
             "text": unicodedata.normalize("NFC", self.text),
         }
+        self._counted = [(0, 0) for _ in FIELDS]
         self.site = host_of(self.site)
         self.lang = self.lang.strip().lower().replace("_", "-")
 
@@ -66,16 +69,27 @@ class Document:
             self._canonical[name] = squeeze(self.spaced(name))
         return self._canonical[name]
 
-    def hit(
-        self, field: int, position: int, words: int, term: str, start: int, key_end: int
-    ) -> Hit:
-        """A hit with its character offsets in the field, from where the scan found it in
-        the canonical text (``start`` of its first word, ``key_end`` of its key)."""
+    def position(self, field: int, start: int) -> int:
+        """The word index of the word starting at canonical offset ``start`` of a field: the
+        spaces before it, less the leading one. Counted in C from the last offset asked,
+        since hits are mostly asked for in increasing order."""
+        offset, spaces = self._counted[field]
+        if start < offset:
+            offset = spaces = 0
+        spaces += self.canonical(FIELDS[field]).count(" ", offset, start)
+        self._counted[field] = (start, spaces)
+        return spaces - 1
+
+    def hit(self, field: int, start: int, words: int, term: str, key_end: int) -> Hit:
+        """A hit with its word position and character offsets in the field, from where the
+        scan found it in the canonical text (``start`` of its first word, ``key_end`` the
+        last character of its key)."""
         name = FIELDS[field]
+        position = self.position(field, start)
         offsets = self._maps.get(name) or self._offsets(name)
         if offsets is _LENGTH_CHANGED:
             return self._hit_by_position(name, position, words, term)
-        end = self._canonical[name].index(" ", key_end)  # a prefix key ends inside a word
+        end = self.canonical(name).index(" ", key_end)  # a prefix key ends inside a word
         first = offsets.original(start)
         # one word: its end follows from its start; a phrase: find its last word too
         last = first + end - start if words == 1 else offsets.original(end - 1) + 1

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .document import Document, Hit
-from .evaluate import Compiled, Context, RawHit, compile_tree
+from .evaluate import Compiled, Context, Group, compile_tree, merged
 from .model import Watchlist
 from .query import Node
 from .terms import ScanHits, TermIndex
@@ -40,7 +40,7 @@ class Match:
 
     @property
     def terms(self) -> list[str]:
-        return sorted({hit.term for hit in self.hits}, key=str.casefold)
+        return sorted({hit.term for hit in self.hits}, key=lambda term: (term.casefold(), term))
 
     def explanation(self) -> dict[str, object]:
         title_hits = sum(1 for hit in self.hits if hit.field == "title")
@@ -64,11 +64,13 @@ class Match:
         }
 
 
-def score(hits: Iterable[RawHit], proximity: float = 0.0) -> float:
+def score(groups: Iterable[Group], proximity: float = 0.0) -> float:
     """Each distinct hit counts 1, or TITLE_WEIGHT in the title; NEAR adds its closeness."""
-    unique = set(hits)
-    in_title = sum(1 for hit in unique if hit[0] == 0)
-    return round(in_title * TITLE_WEIGHT + len(unique) - in_title + proximity, 6)
+    in_title = total = 0
+    for group in merged(groups):
+        in_title += len(group.ends[0])  # FIELDS[0] is the title
+        total += sum(map(len, group.ends))
+    return round(in_title * TITLE_WEIGHT + total - in_title + proximity, 6)
 
 
 def snippets(doc: Document, hits: Sequence[Hit], *, limit: int = 2, width: int = 90) -> list[str]:
@@ -134,7 +136,7 @@ class Matcher:
         without any. Every other watchlist is known not to hold, at no cost."""
         numbers = set(self.always)
         by_term = self.by_term
-        for term_id in hits:
+        for term_id in hits.terms:
             if term_id in by_term:
                 numbers.update(by_term[term_id])
         return sorted(numbers)
@@ -153,13 +155,14 @@ class Matcher:
 def _match_one(watchlist: Watchlist, node: Compiled, context: Context) -> Match | None:
     if not node.holds(context, None):  # the cheap test first: most candidates fail it
         return None
-    holds, raw, proximity = node.eval(context, None)
+    holds, groups, proximity = node.eval(context, None)
     if not holds:
         return None
-    value = score(raw, proximity)
+    groups = merged(groups)
+    value = score(groups, proximity)
     if value < watchlist.threshold:
         return None
-    hits, counts = to_hits(context.doc, raw)
+    hits, counts = to_hits(context.doc, groups)
     return Match(
         watchlist=watchlist.name,
         severity=watchlist.severity,
@@ -175,23 +178,32 @@ def _match_one(watchlist: Watchlist, node: Compiled, context: Context) -> Match 
 
 
 def to_hits(
-    doc: Document, raw: Iterable[RawHit]
+    doc: Document, groups: Iterable[Group]
 ) -> tuple[tuple[Hit, ...], tuple[tuple[str, int], ...]]:
     """The first hits of each term with their character offsets, in field then position
-    order, and how many distinct hits each term had in all."""
-    unique = sorted(set(raw))  # field number first: title, then text, by position
+    order, and how many distinct hits each term had in all. Offsets are worked out for the
+    listed hits only: a term named fifty times costs no more to explain than one named thrice."""
+    raw: list[tuple[int, int, int, str, int]] = []  # (field, start, words, term, key end)
     counts: dict[str, int] = {}
-    listed: list[Hit] = []
-    for hit in unique:
-        seen = counts[hit[3]] = counts.get(hit[3], 0) + 1
-        if seen <= HITS_LISTED_PER_TERM:
-            listed.append(doc.hit(*hit))
-    return tuple(listed), tuple(sorted(counts.items(), key=lambda item: item[0].casefold()))
+    for source, words, length, per_field in merged(groups):
+        room = HITS_LISTED_PER_TERM
+        for number, ends in enumerate(per_field):
+            for end in ends[:room]:
+                raw.append((number, end - length + 2, words, source, end))
+            room -= len(ends)
+            if room <= 0:
+                break
+        counts[source] = counts.get(source, 0) + sum(map(len, per_field))
+    raw.sort()  # field first: title, then text, by position
+    hit = doc.hit
+    hits = tuple([hit(*item) for item in raw])
+    order = sorted(dict.fromkeys([item[3] for item in raw]), key=str.casefold)
+    return hits, tuple([(term, counts[term]) for term in order])  # terms by first hit, then name
 
 
 def evaluate(node: Node, doc: Document) -> tuple[bool, list[Hit]]:
     """Whether a parsed query holds for ``doc``, and the hits that made it hold."""
     index = TermIndex()
     compiled = compile_tree(node, index)
-    holds, raw, _ = compiled.eval(Context(index.scan(doc), doc), None)
-    return holds, list(to_hits(doc, raw)[0])
+    holds, groups, _ = compiled.eval(Context(index.scan(doc), doc), None)
+    return holds, list(to_hits(doc, groups)[0])

@@ -171,34 +171,36 @@ class OffsetMap:
     """From an offset in the canonical text back to the same character in the spaced text
     (and so in the original, when they have the same length).
 
-    Both texts hold the same words in the same order, only the runs of spaces between them
-    differ. So the k-th word that starts with ``w`` in one is the k-th in the other, and a
-    space before a word is the only place such a run can be found: the k-th occurrence of
-    ``" w"`` in canonical text is the same word as the k-th one in the spaced text (with a
-    space put in front). Both are found by C-level ``count`` and ``find``, with a cursor per
-    word because hits are asked for in increasing order: no string is built per word, and
-    nothing is built for a document that matches nothing."""
+    Both texts hold the same words in the same order; only the runs of spaces between them
+    differ, and a word is what follows a space. So past a word known in both, the k-th word
+    that starts with ``w`` in one is the k-th in the other: the k-th occurrence of ``" w"``
+    (which cannot overlap another). Offsets are asked for in increasing order (hits sorted by
+    position), so a cursor stays on the last word found and each answer costs one C-level
+    ``count`` and usually one ``find`` over the gap since the last: no string is built per
+    word, and nothing at all for a document that matches nothing."""
 
     def __init__(self, spaced_text: str, canonical_text: str) -> None:
         self.padded = " " + spaced_text  # every word now follows a space
         self.canonical = canonical_text
-        # " word" -> (where its last occurrence found starts in canonical, in padded text)
-        self._cursors: dict[str, tuple[int, int]] = {}
+        self._rewind()
+
+    def _rewind(self) -> None:
+        # the space before the word under the cursor, in canonical and in padded text
+        self.space, self.at = -1, -1
 
     def original(self, offset: int) -> int:
         """The spaced-text offset of the word character at canonical ``offset``."""
         canonical = self.canonical
         space = canonical.rfind(" ", 0, offset + 1)  # the space before its word
-        needle = canonical[space : canonical.index(" ", space + 1)]
-        seen, at = self._cursors.get(needle, (-1, -1))
-        if space < seen:  # asked out of order: start again from the top
-            seen, at = -1, -1
-        if space > seen:
-            # Occurrences of " word" never overlap: count those between, then step over them.
-            for _ in range(canonical.count(needle, seen + 1, space) + 1):
+        if space < self.space:  # asked out of order: start again from the top
+            self._rewind()
+        if space > self.space:
+            needle = canonical[space : canonical.index(" ", space + 1)]
+            at = self.at
+            for _ in range(canonical.count(needle, self.space + 1, space) + 1):
                 at = self.padded.index(needle, at + 1)
-            self._cursors[needle] = (space, at)
-        return at + offset - space - 1
+            self.space, self.at = space, at
+        return self.at + offset - space - 1
 
 
 def tokenize(text: str) -> list[Token]:
