@@ -7,13 +7,18 @@ form the automaton reads only when asked, once (see normalize.py for why two for
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from .normalize import OffsetMap, canonical, spaced, squeeze, word_spans
 
 FIELDS = ("title", "text")
+# A hit as the scan found it: (field number, start of its first word in canonical text, words,
+# the term as written, the last character of its key there).
+Listed = tuple[int, int, int, str, int]
 _LENGTH_CHANGED = OffsetMap("", " ")  # marks a field whose folding changed its length
 
 
@@ -31,6 +36,10 @@ class Hit(NamedTuple):
     @property
     def last(self) -> int:
         return self.position + self.words - 1
+
+
+# Hit's own constructor is Python code; every field is given here, so build the tuple directly.
+_new_hit = partial(tuple.__new__, Hit)
 
 
 @dataclass
@@ -80,20 +89,32 @@ class Document:
         self._counted[field] = (start, spaces)
         return spaces - 1
 
-    def hit(self, field: int, start: int, words: int, term: str, key_end: int) -> Hit:
-        """A hit with its word position and character offsets in the field, from where the
-        scan found it in the canonical text (``start`` of its first word, ``key_end`` the
-        last character of its key)."""
-        name = FIELDS[field]
-        position = self.position(field, start)
-        offsets = self._maps.get(name) or self._offsets(name)
-        if offsets is _LENGTH_CHANGED:
-            return self._hit_by_position(name, position, words, term)
-        end = self.canonical(name).index(" ", key_end)  # a prefix key ends inside a word
-        first = offsets.original(start)
-        # one word: its end follows from its start; a phrase: find its last word too
-        last = first + end - start if words == 1 else offsets.original(end - 1) + 1
-        return Hit(term, name, position, first, last, words)
+    def hits(self, found: Iterable[Listed]) -> list[Hit]:
+        """Hits with their word positions and character offsets in the field, from where the
+        scan found them in canonical text: (field number, ``start`` of the first word, words,
+        term, last character of the key), sorted by field and start. One loop for all, with
+        counting and mapping resumed from the previous hit: this runs for every match."""
+        result: list[Hit] = []
+        field = -1
+        for number, start, words, term, key_end in found:
+            if number != field:
+                field, name = number, FIELDS[number]
+                canonical = self.canonical(name)
+                offsets = self._maps.get(name) or self._offsets(name)
+                counted = spaces = 0
+            if start < counted:  # pragma: no cover - the caller sorts
+                counted = spaces = 0
+            spaces += canonical.count(" ", counted, start)
+            counted = start
+            if offsets is _LENGTH_CHANGED:
+                result.append(self._hit_by_position(name, spaces - 1, words, term))
+                continue
+            end = canonical.index(" ", key_end)  # a prefix key ends inside a word
+            first = offsets.original(start)
+            # one word: its end follows from its start; a phrase: find its last word too
+            last = first + end - start if words == 1 else offsets.original(end - 1) + 1
+            result.append(_new_hit((term, name, spaces - 1, first, last, words)))
+        return result
 
     def _offsets(self, name: str) -> OffsetMap:
         spaced_text = self.spaced(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .document import Document, Hit
 from .evaluate import Compiled, Context, Group, compile_tree, merged
@@ -75,14 +76,13 @@ def score(groups: Iterable[Group], proximity: float = 0.0) -> float:
 
 def snippets(doc: Document, hits: Sequence[Hit], *, limit: int = 2, width: int = 90) -> list[str]:
     """Up to ``limit`` passages around the first hits, hits marked with **double stars**."""
-    text_hits = [hit for hit in hits if hit.field == "text"] or list(hits)
-    text_hits = sorted(set(text_hits), key=lambda hit: (hit.field, hit.start))
+    chosen = sorted([hit for hit in hits if hit.field == "text"] or hits, key=_PLACE)
     result: list[str] = []
     covered_until = -1
-    for hit in text_hits:
+    for hit in chosen:
         if len(result) >= limit:
             break
-        if hit.start < covered_until:
+        if hit.start < covered_until:  # also skips a repeated hit
             continue
         source = doc.fields[hit.field]
         start = max(0, hit.start - width)
@@ -96,6 +96,9 @@ def snippets(doc: Document, hits: Sequence[Hit], *, limit: int = 2, width: int =
         result.append(_mark(source, start, end, inside))
         covered_until = end
     return result
+
+
+_PLACE = attrgetter("field", "start")
 
 
 def _mark(source: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
@@ -195,8 +198,7 @@ def to_hits(
                 break
         counts[source] = counts.get(source, 0) + sum(map(len, per_field))
     raw.sort()  # field first: title, then text, by position
-    hit = doc.hit
-    hits = tuple([hit(*item) for item in raw])
+    hits = tuple(doc.hits(raw))
     order = sorted(dict.fromkeys([item[3] for item in raw]), key=str.casefold)
     return hits, tuple([(term, counts[term]) for term in order])  # terms by first hit, then name
 
