@@ -6,6 +6,8 @@ Table-driven like test_watchlists.py: one row per behaviour, named by its id.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from watchlists import Document, Matcher, QuerySyntaxError, Watchlist, evaluate, parse_query
@@ -293,3 +295,73 @@ def test_explanation_lists_the_first_hits_of_each_term_and_counts_all() -> None:
     assert [h.term for h in m.hits] == ["Baku"] * 3 + ["Moscow"] * 2
     assert m.explanation()["hit_counts"] == {"Baku": 12, "Moscow": 2}
     assert m.score == 14.0  # every hit counts, listed or not
+
+
+# ------------------------------------------------------------ offsets, hits shared by nodes
+
+OFFSET_TEXTS = [
+    "Baku, Bakunin; baku... BAKU-baku (Baku)",
+    "  ...Leading separators: Baku,, Moscow!! Baku",
+    "Sputnik Azerbaijan, Sputnik - Azerbaijan; Sputnik\n\nAzerbaijan",
+    "Putin Putin Putin, Putin. Putin",
+    "«Алиев» и Алиеву — Алиева: Alievs… Aliev",
+]
+
+
+@pytest.mark.parametrize("text", OFFSET_TEXTS, ids=range(len(OFFSET_TEXTS)))
+def test_every_word_maps_back_to_its_place(text: str) -> None:
+    # The map from canonical text (runs of separators squeezed) back to the original, asked
+    # for every word in order, and again out of order, gives each word's own span.
+    doc = Document(text=text)
+    canonical = doc.canonical("text")
+    starts = [i + 1 for i, char in enumerate(canonical[:-1]) if char == " "]
+    ends = [canonical.index(" ", start) for start in starts]
+    expected = [m.span() for m in re.finditer(r"\S+", doc.spaced("text"))]
+    listed = [(1, start, 1, "w", end) for start, end in zip(starts, ends, strict=True)]
+    hits = Document(text=text).hits(listed)
+    assert [(h.start, h.end) for h in hits] == expected
+    assert [h.position for h in hits] == list(range(len(expected)))
+    for start, span in reversed(list(zip(starts, expected, strict=True))):
+        assert doc.position(1, start) == starts.index(start)
+        assert doc.hits([(1, start, 1, "w", canonical.index(" ", start))])[0][3:5] == span
+
+
+def test_later_hits_of_a_repeated_word_get_their_own_offsets() -> None:
+    text = "Baku, then Bakunin; Baku again. Baku! And BAKU."
+    [m] = Matcher([wl("x", "Baku")]).match(Document(text=text))
+    assert [(h.start, h.end, h.position) for h in m.hits] == [(0, 4, 0), (20, 24, 3), (32, 36, 5)]
+    assert m.explanation()["hit_counts"] == {"Baku": 4}
+
+
+def test_phrase_hits_after_separator_runs() -> None:
+    text = "Sputnik, Azerbaijan; then Sputnik -- Azerbaijan."
+    [m] = Matcher([wl("x", '"Sputnik Azerbaijan"')]).match(Document(text=text))
+    assert [text[h.start : h.end] for h in m.hits] == [
+        "Sputnik, Azerbaijan",
+        "Sputnik -- Azerbaijan",
+    ]
+    assert [h.position for h in m.hits] == [0, 3]
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "score"),
+    [
+        ("Baku AND (Baku OR Moscow)", "Baku and Moscow", 2.0),  # Baku counted once
+        ("Baku OR baku", "Baku", 2.0),  # two spellings, two terms as written
+        ("Baku NEAR/3 Baku", "Baku", 0.0),  # a hit is not near itself
+        ("Baku NEAR/3 Baku", "Baku and Baku", 2.0 + 2.0 * (1 - 1 / 4)),
+        ("(Baku OR Moscow) NEAR/2 (Baku OR Moscow)", "Baku x Moscow", 2.0 + 2.0 * (1 - 1 / 3)),
+    ],
+    ids=["shared-hit-once", "spellings-apart", "not-near-itself", "near-itself-twice", "groups"],
+)
+def test_hits_reached_by_several_nodes(query: str, text: str, score: float) -> None:
+    found = Matcher([wl("x", query)]).match(Document(text=text))
+    assert (found[0].score if found else 0.0) == pytest.approx(score)
+
+
+def test_scan_reports_hits_per_field_and_term() -> None:
+    matcher = Matcher([wl("a", "Baku"), wl("b", "Moscow*")])
+    hits = matcher.index.scan(Document(title="Baku", text="Baku, Moscow and Moscow's Muscovites"))
+    assert len(hits) == 4  # title Baku; text Baku, Moscow, Moscow('s)
+    assert sorted(hits.terms) == [0, 1]
+    assert [len(found.get(0, [])) for found in hits.fields] == [1, 1]
