@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 
 from .document import Document, Hit
@@ -123,33 +124,31 @@ class Matcher:
         self.index = TermIndex()
         self.compiled = [compile_tree(w.tree, self.index) for w in self.watchlists]
         self.index.build()
-        by_term: dict[int, list[int]] = {}
+        # term id -> the watchlists it triggers (most terms trigger none or one)
+        self.by_term: list[tuple[int, ...]] = [() for _ in range(len(self.index))]
         always: set[int] = set()
         for number, node in enumerate(self.compiled):
             triggers = node.triggers()
             if triggers is None:
                 always.add(number)
             for term_id in triggers or ():
-                by_term.setdefault(term_id, []).append(number)
-        self.by_term = by_term
+                self.by_term[term_id] += (number,)
         self.always = frozenset(always)
+        self._pairs = list(zip(self.watchlists, self.compiled, strict=True))
 
     def candidates(self, hits: ScanHits) -> list[int]:
         """The watchlists worth evaluating: those with a term hit, and those that may hold
         without any. Every other watchlist is known not to hold, at no cost."""
-        numbers = set(self.always)
-        by_term = self.by_term
-        for term_id in hits.terms:
-            if term_id in by_term:
-                numbers.update(by_term[term_id])
-        return sorted(numbers)
+        triggered = chain.from_iterable(map(self.by_term.__getitem__, hits.terms))
+        return sorted(self.always.union(triggered))
 
     def match(self, doc: Document) -> list[Match]:
         hits = self.index.scan(doc)
         context = Context(hits, doc)
         matches: list[Match] = []
+        pairs = self._pairs
         for number in self.candidates(hits):
-            found = _match_one(self.watchlists[number], self.compiled[number], context)
+            found = _match_one(*pairs[number], context)
             if found is not None:
                 matches.append(found)
         return matches

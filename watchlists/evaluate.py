@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from .document import FIELDS, Document
@@ -36,6 +37,8 @@ class Group(NamedTuple):
         return end - self.length + 2
 
 
+# Group's own constructor is Python code, and a term hit makes one per evaluation.
+_new_group = partial(tuple.__new__, Group)
 Result = tuple[bool, list[Group], float]
 _FALSE: Result = (False, [], 0.0)
 
@@ -100,7 +103,7 @@ class CTerm(Compiled):
             if in_field is None:
                 return _FALSE
             ends = tuple([in_field if number == field else _NONE for number in _NUMBERS])
-        return True, [Group(self.source, self.words, self.length, ends)], 0.0
+        return True, [_new_group((self.source, self.words, self.length, ends))], 0.0
 
     def holds(self, ctx: Context, field: int | None) -> bool:
         if field is None:
