@@ -2,9 +2,10 @@
 
 The flow for one document: every term of every watchlist is found in one pass of a single
 automaton over each field (terms.py); only the watchlists that had a term hit (plus the few
-whose query can hold without any, such as ``NOT x`` or ``site:``) are evaluated, on those hit
-positions (evaluate.py); only the ones that hold and reach their threshold get the hits'
-character offsets, a score and snippets worked out. The cost of a document therefore depends
+whose query can hold without any, such as ``NOT x`` or ``site:``) are evaluated, on the lists
+of where each term was hit (evaluate.py); the score is counted from those lists, and only the
+watchlists that hold and reach their threshold get the first few hits of each term placed
+(word position, character offsets) and snippets cut. The cost of a document therefore depends
 on its length and its hits, not on how many watchlists or terms are loaded.
 """
 

@@ -6,11 +6,13 @@ space around every word, a key can only match on whole words, in any script: ``"
 not found in ``" crisis "`` nor ``" baku "`` in ``" bakunin "``, while ``" iran"`` (``Iran*``)
 is found in ``" iranian "``. Terms shared by several watchlists are stored once.
 
-The scan keeps, per field and per term, only where each hit's key ends: that is one list
-append per hit, the least Python work a hit can cost. Word positions and character offsets
-follow from those ends, and are worked out only for the hits that need them (a NEAR operand,
-a hit listed in an explanation). The cost of a scan depends on the text and on how many hits
-it holds, not on the number of terms or watchlists.
+The scan uses ``Automaton.iter``, which reports overlapping keys, not ``iter_long``: a phrase
+and its own words (``"Sputnik Azerbaijan"``, ``Azerbaijan``), or ``Russia*`` and ``Russia``,
+are different terms and each must be found. It keeps, per field and per term, only where each
+hit's key ends: one list append per hit, the least Python work a hit can cost. Word positions
+and character offsets follow from those ends, and are worked out only for the hits that need
+them (a NEAR operand, a hit listed in an explanation). The cost of a scan depends on the text
+and on how many hits it holds, not on the number of terms or watchlists.
 """
 
 from __future__ import annotations
