@@ -10,16 +10,17 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .normalize import OffsetMap, canonical, spaced, squeeze, word_spans
+from .normalize import OffsetMap, canonical, spaced, squeeze
 
 FIELDS = ("title", "text")
 # A hit as the scan found it: (field number, start of its first word in canonical text, words,
 # the term as written, the last character of its key there).
 Listed = tuple[int, int, int, str, int]
-_LENGTH_CHANGED = OffsetMap("", " ")  # marks a field whose folding changed its length
 
 
 class Hit(NamedTuple):
@@ -53,7 +54,6 @@ class Document:
     fields: dict[str, str] = field(init=False)
     _spaced: dict[str, str] = field(init=False, repr=False, default_factory=dict)
     _canonical: dict[str, str] = field(init=False, repr=False, default_factory=dict)
-    _spans: dict[str, list[tuple[int, int]]] = field(init=False, repr=False, default_factory=dict)
     _maps: dict[str, OffsetMap] = field(init=False, repr=False, default_factory=dict)
     # per field: (a canonical offset, how many spaces come before it), where counting resumes
     _counted: list[tuple[int, int]] = field(init=False, repr=False, default_factory=list)
@@ -92,49 +92,26 @@ class Document:
     def hits(self, found: Iterable[Listed]) -> list[Hit]:
         """Hits with their word positions and character offsets in the field, from where the
         scan found them in canonical text: (field number, ``start`` of the first word, words,
-        term, last character of the key), sorted by field and start. One loop for all, with
-        counting and mapping resumed from the previous hit: this runs for every match."""
+        term, last character of the key), sorted by field and start."""
         result: list[Hit] = []
-        field = -1
-        for number, start, words, term, key_end in found:
-            if number != field:
-                field, name = number, FIELDS[number]
-                canonical = self.canonical(name)
-                offsets = self._maps.get(name) or self._offsets(name)
-                counted = spaces = 0
-            if start < counted:  # pragma: no cover - the caller sorts
-                counted = spaces = 0
-            spaces += canonical.count(" ", counted, start)
-            counted = start
-            if offsets is _LENGTH_CHANGED:
-                result.append(self._hit_by_position(name, spaces - 1, words, term))
-                continue
-            end = canonical.index(" ", key_end)  # a prefix key ends inside a word
-            first = offsets.original(start)
-            # one word: its end follows from its start; a phrase: find its last word too
-            last = first + end - start if words == 1 else offsets.original(end - 1) + 1
-            result.append(_new_hit((term, name, spaces - 1, first, last, words)))
+        for number, items in groupby(found, key=itemgetter(0)):
+            name = FIELDS[number]
+            listed = list(items)
+            canonical = self.canonical(name)
+            # a prefix key ends inside a word: the hit ends with the word
+            spans = [
+                (start, canonical.index(" ", key_end), words)
+                for _, start, words, _, key_end in listed
+            ]
+            offsets = self._maps.get(name) or self._offsets(name)
+            for item, (position, first, last) in zip(listed, offsets.place(spans), strict=True):
+                result.append(_new_hit((item[3], name, position, first, last, item[2])))
         return result
 
     def _offsets(self, name: str) -> OffsetMap:
-        spaced_text = self.spaced(name)
-        if len(spaced_text) != len(self.fields[name]):
-            self._maps[name] = _LENGTH_CHANGED
-        else:
-            self._maps[name] = OffsetMap(spaced_text, self.canonical(name))
-        return self._maps[name]
-
-    def _hit_by_position(self, name: str, position: int, words: int, term: str) -> Hit:
-        """Folding changed the field's length (ß -> ss): find the words by counting them."""
-        spans = self._spans.get(name, [])
-        if len(spans) < position + words:
-            upto = max(position + words, 2 * len(spans))
-            spans = self._spans[name] = word_spans(self.fields[name], self.spaced(name), upto)
-        if not spans:  # pragma: no cover - a hit implies words
-            return Hit(term, name, position, 0, 0, words)
-        first = spans[min(position, len(spans) - 1)]
-        last = spans[min(position + words - 1, len(spans) - 1)]
-        return Hit(term, name, position, first[0], last[1], words)
+        offsets = OffsetMap(self.fields[name], self.spaced(name), self.canonical(name))
+        self._maps[name] = offsets
+        return offsets
 
     def on_site(self, domain: str) -> bool:
         """``domain`` itself or any subdomain of it."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
 
@@ -167,40 +168,75 @@ def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
     return [m.span() for m in islice(found, upto)]
 
 
+# A hit to place: (start of its first word in canonical text, end of its last word, words);
+# placed: (word position, start and end in the original text).
+Span = tuple[int, int, int]
+
+
 class OffsetMap:
-    """From an offset in the canonical text back to the same character in the spaced text
-    (and so in the original, when they have the same length).
+    """Where hits found in the canonical text of one field are in the original: their word
+    positions and character offsets.
 
-    Both texts hold the same words in the same order; only the runs of spaces between them
-    differ, and a word is what follows a space. So past a word known in both, the k-th word
-    that starts with ``w`` in one is the k-th in the other: the k-th occurrence of ``" w"``
-    (which cannot overlap another). Offsets are asked for in increasing order (hits sorted by
-    position), so a cursor stays on the last word found and each answer costs one C-level
-    ``count`` and usually one ``find`` over the gap since the last: no string is built per
-    word, and nothing at all for a document that matches nothing."""
+    A word's position is the number of spaces before it in canonical text, less one. Its
+    offset comes from the spaced text, which has the original's length (when folding kept it,
+    the usual case). Both texts hold the same words in the same order; only the runs of spaces
+    between them differ, and a word is what follows a space. So past a word known in both, the
+    k-th word that starts with ``w`` in one is the k-th in the other: the k-th occurrence of
+    ``" w"`` (which cannot overlap another). Hits come in increasing order, so a cursor stays
+    on the last word placed and each hit costs a C-level ``count`` of spaces, a ``count`` of
+    its word and usually one ``find``, over the gap since the previous hit: no string is built
+    per word of the text, and nothing at all for a document that matches nothing."""
 
-    def __init__(self, spaced_text: str, canonical_text: str) -> None:
+    def __init__(self, text: str, spaced_text: str, canonical_text: str) -> None:
+        self.text = text
+        self.spaced = spaced_text
         self.padded = " " + spaced_text  # every word now follows a space
         self.canonical = canonical_text
-        self._rewind()
+        self._spans: list[tuple[int, int]] = []  # words of the text, when folding changed it
 
-    def _rewind(self) -> None:
-        # the space before the word under the cursor, in canonical and in padded text
-        self.space, self.at = -1, -1
+    def place(self, hits: Iterable[Span]) -> list[Span]:
+        """(word position, original start, original end) of each hit, in increasing order."""
+        if len(self.spaced) != len(self.text):
+            return [self._by_position(position, words) for position, words in self._count(hits)]
+        canonical, padded = self.canonical, self.padded
+        placed: list[Span] = []
+        counted = spaces = 0
+        cursor = at = -1  # the space before the word last placed, in canonical and padded text
+        for start, end, words in hits:
+            if start < counted:  # out of order: count again from the top
+                counted = spaces = 0
+            spaces += canonical.count(" ", counted, start)
+            counted = start
+            first = -1
+            # A phrase also needs its last word placed; one word ends where its start says.
+            for space in (start - 1,) if words == 1 else (start - 1, canonical.rfind(" ", 0, end)):
+                if space != cursor:
+                    if space < cursor:
+                        cursor = at = -1
+                    needle = canonical[space : canonical.index(" ", space + 1)]
+                    for _ in range(canonical.count(needle, cursor + 1, space) + 1):
+                        at = padded.index(needle, at + 1)
+                    cursor = space
+                if first < 0:
+                    first = at
+            placed.append((spaces - 1, first, at + end - cursor - 1))
+        return placed
 
-    def original(self, offset: int) -> int:
-        """The spaced-text offset of the word character at canonical ``offset``."""
-        canonical = self.canonical
-        space = canonical.rfind(" ", 0, offset + 1)  # the space before its word
-        if space < self.space:  # asked out of order: start again from the top
-            self._rewind()
-        if space > self.space:
-            needle = canonical[space : canonical.index(" ", space + 1)]
-            at = self.at
-            for _ in range(canonical.count(needle, self.space + 1, space) + 1):
-                at = self.padded.index(needle, at + 1)
-            self.space, self.at = space, at
-        return self.at + offset - space - 1
+    def _count(self, hits: Iterable[Span]) -> list[tuple[int, int]]:
+        """(word position, words) of each hit."""
+        return [(self.canonical.count(" ", 0, start) - 1, words) for start, _, words in hits]
+
+    def _by_position(self, position: int, words: int) -> Span:
+        """Folding changed the field's length (ß -> ss): find the words by counting them."""
+        spans = self._spans
+        if len(spans) < position + words:
+            upto = max(position + words, 2 * len(spans))
+            spans = self._spans = word_spans(self.text, self.spaced, upto)
+        if not spans:  # pragma: no cover - a hit implies words
+            return position, 0, 0
+        first = spans[min(position, len(spans) - 1)]
+        last = spans[min(position + words - 1, len(spans) - 1)]
+        return position, first[0], last[1]
 
 
 def tokenize(text: str) -> list[Token]:
