@@ -7,10 +7,19 @@ Table-driven like test_watchlists.py: one row per behaviour, named by its id.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 
-from watchlists import Document, Matcher, QuerySyntaxError, Watchlist, evaluate, parse_query
+from watchlists import (
+    Document,
+    Matcher,
+    QuerySyntaxError,
+    Watchlist,
+    evaluate,
+    normalize,
+    parse_query,
+)
 from watchlists.query import Meta, Near, Scope, Term
 
 GROUPS = {
@@ -365,3 +374,32 @@ def test_scan_reports_hits_per_field_and_term() -> None:
     assert len(hits) == 4  # title Baku; text Baku, Moscow, Moscow('s)
     assert sorted(hits.terms) == [0, 1]
     assert [len(found.get(0, [])) for found in hits.fields] == [1, 1]
+
+
+def _folded_whole_runs(text: str) -> str:
+    """The reference form: every run of non-ASCII characters folded as a whole (slow)."""
+    for char in "\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00a0\u2026":
+        text = text.replace(char, " ")
+    text = re.sub(r"[^\x00-\x7f]+", lambda m: normalize._fold_run(m.group()), text).lower()
+    return re.sub(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]", " ", text)
+
+
+SCRIPT_SAMPLES = {
+    "russian": "Путин позвонил Алиеву: «Ёлки-палки», — сказал он; ещё 5° и №7. " * 3,
+    "russian-stress": "Алие\u0301в и Пу\u0301тин в Баку\u0301, Москве\u0301 и Екатеринбу\u0301рге.",
+    "armenian": "Հայաստանի և Ադրբեջանի ԱԳ նախարարները Երևանում, Վաշինգտոնում",
+    "azerbaijani": "Əliyev, Azərbaycan Respublikası, Şuşa, İlham, Gəncə, Xankəndi, Ağdam",
+    "greek": "ΟΔΥΣΣΕΑΣ και Σοφία στην Αθήνα· ΑΘΗΝΑΣ",
+    "german": "Straße, Größe, Maß und Fuß in Köln",
+    "hangul-jamo": "ㄱㅏ 가나다 ᄀ\u1161 한국어 "
+    + "Путин и Алиев в Баку, Москве, Ереване, Тбилиси.",
+    "mixed": "Erdoğan, Путин, Əliyev, Հայաստան, ΣΟΦΙΑ, ﬁnance, Ⅻ, ①, q\u0301 — … «»",
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPT_SAMPLES))
+def test_spaced_folds_as_whole_runs_would(name: str) -> None:
+    # spaced() leaves plain Cyrillic and Armenian letters to one lower() and replaces the few
+    # other characters one by one; it must give what folding every run as a whole gives.
+    text = unicodedata.normalize("NFC", SCRIPT_SAMPLES[name])
+    assert normalize.spaced(text) == _folded_whole_runs(text)

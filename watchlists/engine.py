@@ -149,19 +149,22 @@ class Matcher:
         matches: list[Match] = []
         pairs = self._pairs
         for number in self.candidates(hits):
-            found = _match_one(*pairs[number], context)
+            watchlist, node = pairs[number]
+            if not node.holds(context, None):  # the cheap test first: most candidates fail it
+                continue
+            found = _match_one(watchlist, node, context)
             if found is not None:
                 matches.append(found)
         return matches
 
 
 def _match_one(watchlist: Watchlist, node: Compiled, context: Context) -> Match | None:
-    if not node.holds(context, None):  # the cheap test first: most candidates fail it
-        return None
+    """The match of a watchlist whose quick test held, if it holds and reaches its
+    threshold, with its explanation."""
     holds, groups, proximity = node.eval(context, None)
     if not holds:
         return None
-    groups = merged(groups)
+    groups = merged(groups)  # then merged() in score and to_hits finds nothing to merge
     value = score(groups, proximity)
     if value < watchlist.threshold:
         return None

@@ -80,11 +80,9 @@ class Token:
 
 _TYPOGRAPHIC = "\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00a0\u2026"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 _ASCII_TABLE = str.maketrans({chr(i): chr(i) if chr(i).isalnum() else " " for i in range(128)})
 _MARKS = re.compile(r"[\u0300-\u036f\u0483-\u0489]")
 _NON_SPACE = re.compile(r"\S+")
-_SPACE_RUNS = re.compile(r"  +")
 _CACHE_LIMIT = 200_000
 
 
@@ -116,11 +114,12 @@ def _folded_run(match: re.Match[str]) -> str:
     return _RUNS[match.group()]
 
 
-def _blank(match: re.Match[str]) -> str:
-    return " " * (match.end() - match.start())
-
-
 _ASCII_BYTES = bytes(range(128))
+# UTF-8 bytes with every ASCII separator made a space: non-ASCII characters are made of bytes
+# >= 0x80 only, so they pass unchanged and the text keeps its length in characters.
+_SEPARATOR_BYTES = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() else 0x20 for byte in range(256)
+)
 _FEW_CHARS = 16
 
 
@@ -134,17 +133,50 @@ def spaced(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text.translate(_ASCII_TABLE)
-    return _ASCII_SEPARATORS.sub(_blank, text)
+    return text.encode("utf-8").translate(_SEPARATOR_BYTES).decode("utf-8")
 
 
 def _fold_non_ascii(text: str) -> str:
-    # The distinct non-ASCII characters, found in C: drop the ASCII bytes of the UTF-8 form.
-    rare = set(text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8"))
-    if len(rare) > _FEW_CHARS:  # a non-Latin script: fold whole runs (words), cached
+    # Its non-ASCII characters, in C: the UTF-8 form without its ASCII bytes.
+    rest = text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8")
+    # Cyrillic and Armenian letters that fold by lower-casing are left to the lower() of the
+    # whole text; the few other characters, if each folds alone as it would within a word,
+    # are one C-speed replace each; else whole runs (words) are folded, cached.
+    odd = set(_ODD.findall(rest))
+    if len(odd) > _FEW_CHARS or not all(map(_folds_alone, odd)):
         return _NON_ASCII.sub(_folded_run, text)
-    for char in rare:  # a Latin text with a few accents: one C-speed replace per character
+    for char in odd:
         text = text.replace(char, _RUNS[char])
     return text
+
+
+def _is_alone(char: str) -> bool:
+    """Whether ``char`` folds the same alone as within a word: NFC joins a character to the
+    one before only when it is (or decomposes to) a combining mark or a Hangul jamo first."""
+    first = unicodedata.normalize("NFKD", char)[:1]
+    return not (
+        unicodedata.category(char).startswith("M")
+        or unicodedata.combining(first)
+        or "\u1100" <= first <= "\u11ff"
+        or "\ua960" <= first <= "\ua97f"
+        or "\ud7b0" <= first <= "\ud7ff"
+    )
+
+
+class _Alone(dict[str, bool]):
+    def __missing__(self, char: str) -> bool:
+        value = self[char] = _is_alone(char)
+        return value
+
+
+_folds_alone = _Alone().__getitem__
+# Cyrillic and Armenian letters whose folding is their lower case (in those scripts, unlike
+# Greek with its final sigma, lower-casing does not depend on the neighbours), and a pattern
+# for every other non-ASCII character.
+_LOWERED = "".join(
+    chr(code) for code in range(0x400, 0x590) if _fold_run(chr(code)) == chr(code).lower()
+)
+_ODD = re.compile("[^" + re.escape(_LOWERED) + "]")
 
 
 def canonical(text: str) -> str:
@@ -153,10 +185,11 @@ def canonical(text: str) -> str:
 
 
 def squeeze(spaced_text: str) -> str:
-    """Spaced text with each run of spaces made one, and one space at each end. (A regex
-    substitution: faster than split and join, which build a string per word, and than
-    halving the runs with ``replace``.)"""
-    return " " + _SPACE_RUNS.sub(" ", spaced_text).strip(" ") + " "
+    """Spaced text with each run of spaces made one, and one space at each end. Split at
+    double spaces only (prose has about one per sentence or comma, not one per word), strip
+    what is left of longer runs, drop empty pieces, join: all in C, faster than a regex
+    substitution or than split and join on every word."""
+    return " " + " ".join(filter(None, map(str.strip, spaced_text.split("  ")))) + " "
 
 
 def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
