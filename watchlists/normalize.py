@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 
 # Letters that carry no decomposable accent but are written as variants of a plain letter.
@@ -142,7 +143,7 @@ def _fold_non_ascii(text: str) -> str:
     # Cyrillic and Armenian letters that fold by lower-casing are left to the lower() of the
     # whole text; the few other characters, if each folds alone as it would within a word,
     # are one C-speed replace each; else whole runs (words) are folded, cached.
-    odd = set(_ODD.findall(rest))
+    odd = set(_odd_characters().findall(rest))
     if len(odd) > _FEW_CHARS or not all(map(_folds_alone, odd)):
         return _NON_ASCII.sub(_folded_run, text)
     for char in odd:
@@ -170,13 +171,15 @@ class _Alone(dict[str, bool]):
 
 
 _folds_alone = _Alone().__getitem__
-# Cyrillic and Armenian letters whose folding is their lower case (in those scripts, unlike
-# Greek with its final sigma, lower-casing does not depend on the neighbours), and a pattern
-# for every other non-ASCII character.
-_LOWERED = "".join(
-    chr(code) for code in range(0x400, 0x590) if _fold_run(chr(code)) == chr(code).lower()
-)
-_ODD = re.compile("[^" + re.escape(_LOWERED) + "]")
+
+
+@cache  # built on the first non-Latin text, not at import (a few milliseconds)
+def _odd_characters() -> re.Pattern[str]:
+    """Any character but the Cyrillic and Armenian letters whose folding is their lower case
+    (in those scripts, unlike Greek with its final sigma, lower-casing does not depend on the
+    neighbours)."""
+    lowered = (chr(code) for code in range(0x400, 0x590))
+    return re.compile("[^" + re.escape("".join(c for c in lowered if _RUNS[c] == c.lower())) + "]")
 
 
 def canonical(text: str) -> str:
