@@ -6,9 +6,20 @@ Table-driven like test_watchlists.py: one row per behaviour, named by its id.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
-from watchlists import Document, Matcher, QuerySyntaxError, Watchlist, evaluate, parse_query
+from watchlists import (
+    Document,
+    Matcher,
+    QuerySyntaxError,
+    Watchlist,
+    evaluate,
+    normalize,
+    parse_query,
+)
 from watchlists.query import Meta, Near, Scope, Term
 
 GROUPS = {
@@ -293,3 +304,102 @@ def test_explanation_lists_the_first_hits_of_each_term_and_counts_all() -> None:
     assert [h.term for h in m.hits] == ["Baku"] * 3 + ["Moscow"] * 2
     assert m.explanation()["hit_counts"] == {"Baku": 12, "Moscow": 2}
     assert m.score == 14.0  # every hit counts, listed or not
+
+
+# ------------------------------------------------------------ offsets, hits shared by nodes
+
+OFFSET_TEXTS = [
+    "Baku, Bakunin; baku... BAKU-baku (Baku)",
+    "  ...Leading separators: Baku,, Moscow!! Baku",
+    "Sputnik Azerbaijan, Sputnik - Azerbaijan; Sputnik\n\nAzerbaijan",
+    "Putin Putin Putin, Putin. Putin",
+    "«Алиев» и Алиеву — Алиева: Alievs… Aliev",
+]
+
+
+@pytest.mark.parametrize("text", OFFSET_TEXTS, ids=range(len(OFFSET_TEXTS)))
+def test_every_word_maps_back_to_its_place(text: str) -> None:
+    # The map from canonical text (runs of separators squeezed) back to the original, asked
+    # for every word in order, and again out of order, gives each word's own span.
+    doc = Document(text=text)
+    canonical = doc.canonical("text")
+    starts = [i + 1 for i, char in enumerate(canonical[:-1]) if char == " "]
+    ends = [canonical.index(" ", start) for start in starts]
+    expected = [m.span() for m in re.finditer(r"\S+", doc.spaced("text"))]
+    listed = [(1, start, 1, "w", end) for start, end in zip(starts, ends, strict=True)]
+    hits = Document(text=text).hits(listed)
+    assert [(h.start, h.end) for h in hits] == expected
+    assert [h.position for h in hits] == list(range(len(expected)))
+    for start, span in reversed(list(zip(starts, expected, strict=True))):
+        assert doc.position(1, start) == starts.index(start)
+        assert doc.hits([(1, start, 1, "w", canonical.index(" ", start))])[0][3:5] == span
+
+
+def test_later_hits_of_a_repeated_word_get_their_own_offsets() -> None:
+    text = "Baku, then Bakunin; Baku again. Baku! And BAKU."
+    [m] = Matcher([wl("x", "Baku")]).match(Document(text=text))
+    assert [(h.start, h.end, h.position) for h in m.hits] == [(0, 4, 0), (20, 24, 3), (32, 36, 5)]
+    assert m.explanation()["hit_counts"] == {"Baku": 4}
+
+
+def test_phrase_hits_after_separator_runs() -> None:
+    text = "Sputnik, Azerbaijan; then Sputnik -- Azerbaijan."
+    [m] = Matcher([wl("x", '"Sputnik Azerbaijan"')]).match(Document(text=text))
+    assert [text[h.start : h.end] for h in m.hits] == [
+        "Sputnik, Azerbaijan",
+        "Sputnik -- Azerbaijan",
+    ]
+    assert [h.position for h in m.hits] == [0, 3]
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "score"),
+    [
+        ("Baku AND (Baku OR Moscow)", "Baku and Moscow", 2.0),  # Baku counted once
+        ("Baku OR baku", "Baku", 2.0),  # two spellings, two terms as written
+        ("Baku NEAR/3 Baku", "Baku", 0.0),  # a hit is not near itself
+        ("Baku NEAR/3 Baku", "Baku and Baku", 2.0 + 2.0 * (1 - 1 / 4)),
+        ("(Baku OR Moscow) NEAR/2 (Baku OR Moscow)", "Baku x Moscow", 2.0 + 2.0 * (1 - 1 / 3)),
+    ],
+    ids=["shared-hit-once", "spellings-apart", "not-near-itself", "near-itself-twice", "groups"],
+)
+def test_hits_reached_by_several_nodes(query: str, text: str, score: float) -> None:
+    found = Matcher([wl("x", query)]).match(Document(text=text))
+    assert (found[0].score if found else 0.0) == pytest.approx(score)
+
+
+def test_scan_reports_hits_per_field_and_term() -> None:
+    matcher = Matcher([wl("a", "Baku"), wl("b", "Moscow*")])
+    hits = matcher.index.scan(Document(title="Baku", text="Baku, Moscow and Moscow's Muscovites"))
+    assert len(hits) == 4  # title Baku; text Baku, Moscow, Moscow('s)
+    assert sorted(hits.terms) == [0, 1]
+    assert [len(found.get(0, [])) for found in hits.fields] == [1, 1]
+
+
+def _folded_whole_runs(text: str) -> str:
+    """The reference form: every run of non-ASCII characters folded as a whole (slow)."""
+    for char in "\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00a0\u2026":
+        text = text.replace(char, " ")
+    text = re.sub(r"[^\x00-\x7f]+", lambda m: normalize._fold_run(m.group()), text).lower()
+    return re.sub(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]", " ", text)
+
+
+SCRIPT_SAMPLES = {
+    "russian": "Путин позвонил Алиеву: «Ёлки-палки», — сказал он; ещё 5° и №7. " * 3,
+    "russian-stress": "Алие\u0301в и Пу\u0301тин в Баку\u0301, Москве\u0301 и Екатеринбу\u0301рге.",
+    "armenian": "Հայաստանի և Ադրբեջանի ԱԳ նախարարները Երևանում, Վաշինգտոնում",
+    "azerbaijani": "Əliyev, Azərbaycan Respublikası, Şuşa, İlham, Gəncə, Xankəndi, Ağdam",
+    "greek": "ΟΔΥΣΣΕΑΣ και Σοφία στην Αθήνα· ΑΘΗΝΑΣ",
+    "german": "Straße, Größe, Maß und Fuß in Köln",
+    "hangul-jamo": "ㄱㅏ 가나다 ᄀ\u1161 한국어 "
+    + "Путин и Алиев в Баку, Москве, Ереване, Тбилиси.",
+    "mixed": "Erdoğan, Путин, Əliyev, Հայաստան, ΣΟΦΙΑ, ﬁnance, Ⅻ, ①, q\u0301 — … «»",
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPT_SAMPLES))
+def test_spaced_folds_as_whole_runs_would(name: str) -> None:
+    # spaced() leaves plain Cyrillic and Armenian letters to one lower() and replaces the few
+    # other characters one by one; it must give what folding every run as a whole gives.
+    text = unicodedata.normalize("NFC", SCRIPT_SAMPLES[name])
+    assert normalize.spaced(text) == _folded_whole_runs(text)

@@ -7,14 +7,20 @@ form the automaton reads only when asked, once (see normalize.py for why two for
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .normalize import OffsetMap, canonical, spaced, squeeze, word_spans
+from .normalize import OffsetMap, canonical, spaced, squeeze
 
 FIELDS = ("title", "text")
-_LENGTH_CHANGED = OffsetMap("", " ")  # marks a field whose folding changed its length
+# A hit as the scan found it: (field number, start of its first word in canonical text, words,
+# the term as written, the last character of its key there).
+Listed = tuple[int, int, int, str, int]
 
 
 class Hit(NamedTuple):
@@ -33,6 +39,10 @@ class Hit(NamedTuple):
         return self.position + self.words - 1
 
 
+# Hit's own constructor is Python code; every field is given here, so build the tuple directly.
+_new_hit = partial(tuple.__new__, Hit)
+
+
 @dataclass
 class Document:
     """Text to match: a title, a body, and optionally the site (domain or URL) and language."""
@@ -44,14 +54,16 @@ class Document:
     fields: dict[str, str] = field(init=False)
     _spaced: dict[str, str] = field(init=False, repr=False, default_factory=dict)
     _canonical: dict[str, str] = field(init=False, repr=False, default_factory=dict)
-    _spans: dict[str, list[tuple[int, int]]] = field(init=False, repr=False, default_factory=dict)
     _maps: dict[str, OffsetMap] = field(init=False, repr=False, default_factory=dict)
+    # per field: (a canonical offset, how many spaces come before it), where counting resumes
+    _counted: list[tuple[int, int]] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.fields = {
             "title": unicodedata.normalize("NFC", self.title),
             "text": unicodedata.normalize("NFC", self.text),
         }
+        self._counted = [(0, 0) for _ in FIELDS]
         self.site = host_of(self.site)
         self.lang = self.lang.strip().lower().replace("_", "-")
 
@@ -66,40 +78,40 @@ class Document:
             self._canonical[name] = squeeze(self.spaced(name))
         return self._canonical[name]
 
-    def hit(
-        self, field: int, position: int, words: int, term: str, start: int, key_end: int
-    ) -> Hit:
-        """A hit with its character offsets in the field, from where the scan found it in
-        the canonical text (``start`` of its first word, ``key_end`` of its key)."""
-        name = FIELDS[field]
-        offsets = self._maps.get(name) or self._offsets(name)
-        if offsets is _LENGTH_CHANGED:
-            return self._hit_by_position(name, position, words, term)
-        end = self._canonical[name].index(" ", key_end)  # a prefix key ends inside a word
-        first = offsets.original(start)
-        # one word: its end follows from its start; a phrase: find its last word too
-        last = first + end - start if words == 1 else offsets.original(end - 1) + 1
-        return Hit(term, name, position, first, last, words)
+    def position(self, field: int, start: int) -> int:
+        """The word index of the word starting at canonical offset ``start`` of a field: the
+        spaces before it, less the leading one. Counted in C from the last offset asked,
+        since hits are mostly asked for in increasing order."""
+        offset, spaces = self._counted[field]
+        if start < offset:
+            offset = spaces = 0
+        spaces += self.canonical(FIELDS[field]).count(" ", offset, start)
+        self._counted[field] = (start, spaces)
+        return spaces - 1
+
+    def hits(self, found: Iterable[Listed]) -> list[Hit]:
+        """Hits with their word positions and character offsets in the field, from where the
+        scan found them in canonical text: (field number, ``start`` of the first word, words,
+        term, last character of the key), sorted by field and start."""
+        result: list[Hit] = []
+        for number, items in groupby(found, key=itemgetter(0)):
+            name = FIELDS[number]
+            listed = list(items)
+            canonical = self.canonical(name)
+            # a prefix key ends inside a word: the hit ends with the word
+            spans = [
+                (start, canonical.index(" ", key_end), words)
+                for _, start, words, _, key_end in listed
+            ]
+            offsets = self._maps.get(name) or self._offsets(name)
+            for item, (position, first, last) in zip(listed, offsets.place(spans), strict=True):
+                result.append(_new_hit((item[3], name, position, first, last, item[2])))
+        return result
 
     def _offsets(self, name: str) -> OffsetMap:
-        spaced_text = self.spaced(name)
-        if len(spaced_text) != len(self.fields[name]):
-            self._maps[name] = _LENGTH_CHANGED
-        else:
-            self._maps[name] = OffsetMap(spaced_text, self.canonical(name))
-        return self._maps[name]
-
-    def _hit_by_position(self, name: str, position: int, words: int, term: str) -> Hit:
-        """Folding changed the field's length (ß -> ss): find the words by counting them."""
-        spans = self._spans.get(name, [])
-        if len(spans) < position + words:
-            upto = max(position + words, 2 * len(spans))
-            spans = self._spans[name] = word_spans(self.fields[name], self.spaced(name), upto)
-        if not spans:  # pragma: no cover - a hit implies words
-            return Hit(term, name, position, 0, 0, words)
-        first = spans[min(position, len(spans) - 1)]
-        last = spans[min(position + words - 1, len(spans) - 1)]
-        return Hit(term, name, position, first[0], last[1], words)
+        offsets = OffsetMap(self.fields[name], self.spaced(name), self.canonical(name))
+        self._maps[name] = offsets
+        return offsets
 
     def on_site(self, domain: str) -> bool:
         """``domain`` itself or any subdomain of it."""

@@ -1,23 +1,45 @@
 """A query tree compiled against a TermIndex, and its evaluation on the hits of one scan.
 
-Evaluation works on plain tuples, not Hit objects: most watchlists that get evaluated do not
-match, so offsets and snippets are only worked out for the ones that do (engine.py).
-Each node answers (holds, hits that made it hold, proximity bonus); NOT contributes no hits.
+Evaluation works on the scan's lists as they are, not on one object per hit: a node answers
+(holds, the groups of hits that made it hold, proximity bonus), where a group is the hits of
+one term as the watchlist wrote it, per field, so AND, OR and a threshold cost the same
+whether a term was hit once or fifty times. Word positions are worked out only where NEAR
+needs them, and offsets and snippets only for the watchlists that match (engine.py).
+NOT contributes no hits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
 
 from .document import FIELDS, Document
 from .query import And, Meta, Near, Node, Not, Or, Scope, Term
-from .terms import ScanHits, TermIndex
+from .terms import ScanHits, TermIndex, term_key
 
-# (field number in FIELDS, first word position, number of words, the term as the watchlist
-# wrote it, start and key end in the canonical text)
-RawHit = tuple[int, int, int, str, int, int]
-Result = tuple[bool, list[RawHit], float]
 PROXIMITY_WEIGHT = 2.0
+_NONE: tuple[int, ...] = ()
+_NUMBERS = range(len(FIELDS))
+
+
+class Group(NamedTuple):
+    """Hits of one term, as one watchlist wrote it, that a node holds by."""
+
+    source: str  # the term as written
+    words: int
+    length: int  # of its key in canonical text
+    ends: tuple[Sequence[int], ...]  # per field: where each hit's key ends, increasing
+
+    def start(self, end: int) -> int:
+        """Where the first word of the hit whose key ends at ``end`` starts."""
+        return end - self.length + 2
+
+
+# Group's own constructor is Python code, and a term hit makes one per evaluation.
+_new_group = partial(tuple.__new__, Group)
+Result = tuple[bool, list[Group], float]
 _FALSE: Result = (False, [], 0.0)
 
 
@@ -45,24 +67,48 @@ class Compiled:
         return None
 
 
+def merged(groups: Iterable[Group]) -> list[Group]:
+    """One group per term as written, each hit once: several nodes may hold by the same
+    hits (``Baku AND (Baku OR Moscow)``)."""
+    by_term: dict[tuple[str, int, int], Group] = {}
+    for group in groups:
+        key = (group.source, group.words, group.length)
+        seen = by_term.get(key)
+        if seen is None:
+            by_term[key] = group
+        elif seen.ends != group.ends:
+            ends = tuple(
+                sorted(set(a).union(b)) for a, b in zip(seen.ends, group.ends, strict=True)
+            )
+            by_term[key] = group._replace(ends=ends)
+    return list(by_term.values())
+
+
 @dataclass(frozen=True)
 class CTerm(Compiled):
     term_id: int
     source: str
+    words: int
+    length: int
 
     def eval(self, ctx: Context, field: int | None) -> Result:
-        found = ctx.hits.get(self.term_id)
-        if not found:
+        term_id = self.term_id
+        if term_id not in ctx.hits.terms:
             return _FALSE
-        source = self.source
-        hits = [(f, p, n, source, s, e) for f, p, n, s, e in found if field is None or f == field]
-        return bool(hits), hits, 0.0
+        fields = ctx.hits.fields
+        if field is None:
+            ends = tuple([found.get(term_id, _NONE) for found in fields])
+        else:
+            in_field = fields[field].get(term_id)
+            if in_field is None:
+                return _FALSE
+            ends = tuple([in_field if number == field else _NONE for number in _NUMBERS])
+        return True, [_new_group((self.source, self.words, self.length, ends))], 0.0
 
     def holds(self, ctx: Context, field: int | None) -> bool:
-        found = ctx.hits.get(self.term_id)
-        if not found:
-            return False
-        return field is None or any(hit[0] == field for hit in found)
+        if field is None:
+            return self.term_id in ctx.hits.terms
+        return self.term_id in ctx.hits.fields[field]
 
     def triggers(self) -> frozenset[int] | None:
         return frozenset((self.term_id,))
@@ -72,22 +118,21 @@ class CTerm(Compiled):
 class CTermSet(Compiled):
     """An OR of plain terms (what a @group expands to): tested with one set operation."""
 
-    term_ids: tuple[int, ...]
-    sources: tuple[str, ...]
+    terms: tuple[CTerm, ...]
     ids: frozenset[int]
 
     def eval(self, ctx: Context, field: int | None) -> Result:
-        hits: list[RawHit] = []
-        for term_id, source in zip(self.term_ids, self.sources, strict=True):
-            for f, p, n, s, e in ctx.hits.get(term_id, ()):
-                if field is None or f == field:
-                    hits.append((f, p, n, source, s, e))
-        return bool(hits), hits, 0.0
+        groups: list[Group] = []
+        hit = ctx.hits.terms
+        for term in self.terms:
+            if term.term_id in hit:
+                groups += term.eval(ctx, field)[1]
+        return bool(groups), groups, 0.0
 
     def holds(self, ctx: Context, field: int | None) -> bool:
-        if ctx.hits.keys().isdisjoint(self.ids):
-            return False
-        return field is None or self.eval(ctx, field)[0]
+        if field is None:
+            return not self.ids.isdisjoint(ctx.hits.terms)
+        return not ctx.hits.fields[field].keys().isdisjoint(self.ids)
 
     def triggers(self) -> frozenset[int] | None:
         return self.ids
@@ -98,7 +143,7 @@ class CAll(Compiled):
     children: tuple[Compiled, ...]
 
     def eval(self, ctx: Context, field: int | None) -> Result:
-        collected: list[RawHit] = []
+        collected: list[Group] = []
         bonus = 0.0
         for child in self.children:
             holds, hits, proximity = child.eval(ctx, field)
@@ -169,38 +214,78 @@ class CNear(Compiled):
         if not (self.left.holds(ctx, field) and self.right.holds(ctx, field)):
             return _FALSE
         left_holds, left, left_bonus = self.left.eval(ctx, field)
-        if not left_holds:
-            return _FALSE
         right_holds, right, right_bonus = self.right.eval(ctx, field)
-        if not right_holds:
+        if not (left_holds and right_holds):
             return _FALSE
-        kept: dict[RawHit, None] = {}
+        kept: dict[tuple[str, int, int, int], tuple[Group, int, int]] = {}
         best = self.distance + 2
-        for a in left:
-            for b in right:
-                if a[0] != b[0] or a == b:
-                    continue
-                gap = self._gap(a, b)
-                if 0 < gap <= self.distance + 1:
-                    kept[a] = kept[b] = None
-                    best = min(best, gap)
+        for a, b, gap in self._close(ctx, left, right):
+            for number, _, _, group, end in (a, b):
+                kept[(group.source, group.length, number, end)] = (group, number, end)
+            best = min(best, gap)
         if not kept:
             return _FALSE
         # Adjacent hits earn the full bonus, hits n words apart almost none.
         closeness = 1.0 - (best - 1) / (self.distance + 1)
         bonus = left_bonus + right_bonus + PROXIMITY_WEIGHT * closeness
-        return True, list(kept), bonus
+        return True, _regroup(kept.values()), bonus
 
-    def _gap(self, a: RawHit, b: RawHit) -> int:
-        """1 when adjacent; a gap of k+1 means k words between them."""
-        a_last, b_last = a[1] + a[2] - 1, b[1] + b[2] - 1
-        if self.ordered:
-            return b[1] - a_last
-        return max(b[1] - a_last, a[1] - b_last)
+    def holds(self, ctx: Context, field: int | None) -> bool:
+        if not (self.left.holds(ctx, field) and self.right.holds(ctx, field)):
+            return False
+        left, right = self.left.eval(ctx, field)[1], self.right.eval(ctx, field)[1]
+        return next(self._close(ctx, left, right), None) is not None
+
+    def _close(
+        self, ctx: Context, left: list[Group], right: list[Group]
+    ) -> Iterator[tuple[_Located, _Located, int]]:
+        """Pairs of hits, one from each side, in the same field and close enough; with the
+        gap between them (1 when adjacent, k+1 with k words between)."""
+        limit, ordered = self.distance + 1, self.ordered
+        right_hits = _located(ctx, right)
+        for a in _located(ctx, left):
+            for b in right_hits:
+                if a[0] != b[0] or (a[4] == b[4] and _same_term(a[3], b[3])):
+                    continue  # another field, or the very same hit on both sides
+                gap = b[1] - a[2] if ordered else max(b[1] - a[2], a[1] - b[2])
+                if 0 < gap <= limit:
+                    yield a, b, gap
 
     def triggers(self) -> frozenset[int] | None:
         known = [t for t in (self.left.triggers(), self.right.triggers()) if t is not None]
         return min(known, key=len) if known else None
+
+
+# A hit located for NEAR: (field, first word position, last word position, group, key end).
+_Located = tuple[int, int, int, Group, int]
+
+
+def _same_term(a: Group, b: Group) -> bool:
+    return a.source == b.source and a.length == b.length
+
+
+def _located(ctx: Context, groups: list[Group]) -> list[_Located]:
+    found: list[_Located] = []
+    position = ctx.doc.position
+    for group in groups:
+        more = group.words - 1
+        for number, ends in enumerate(group.ends):
+            for end in ends:
+                first = position(number, group.start(end))
+                found.append((number, first, first + more, group, end))
+    return found
+
+
+def _regroup(hits: Iterable[tuple[Group, int, int]]) -> list[Group]:
+    """The hits NEAR kept, as groups again (one per term as written, ends increasing)."""
+    by_term: dict[tuple[str, int, int], list[list[int]]] = {}
+    for group, number, end in hits:
+        key = (group.source, group.words, group.length)
+        by_term.setdefault(key, [[] for _ in FIELDS])[number].append(end)
+    return [
+        Group(source, words, length, tuple(sorted(ends) for ends in per_field))
+        for (source, words, length), per_field in by_term.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -232,13 +317,12 @@ class CMeta(Compiled):
 def compile_tree(node: Node, index: TermIndex) -> Compiled:
     """The compiled form of a parsed query; its terms are added to ``index``."""
     if isinstance(node, Term):
-        return CTerm(index.add(node.words, node.prefix), node.source)
+        return _term(node, index)
     if isinstance(node, And):
         return CAll(tuple(compile_tree(child, index) for child in node.children))
     if isinstance(node, Or) and all(isinstance(child, Term) for child in node.children):
-        terms = [child for child in node.children if isinstance(child, Term)]
-        ids = tuple(index.add(term.words, term.prefix) for term in terms)
-        return CTermSet(ids, tuple(term.source for term in terms), frozenset(ids))
+        terms = tuple(_term(child, index) for child in node.children if isinstance(child, Term))
+        return CTermSet(terms, frozenset(term.term_id for term in terms))
     if isinstance(node, Or):
         return CAny(tuple(compile_tree(child, index) for child in node.children))
     if isinstance(node, Not):
@@ -250,3 +334,8 @@ def compile_tree(node: Node, index: TermIndex) -> Compiled:
         return CScope(FIELDS.index(node.field), compile_tree(node.child, index))
     assert isinstance(node, Meta)
     return CMeta(node.key, node.value)
+
+
+def _term(node: Term, index: TermIndex) -> CTerm:
+    key = term_key(node.words, node.prefix)
+    return CTerm(index.add(node.words, node.prefix), node.source, len(node.words), len(key))

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 
 # Letters that carry no decomposable accent but are written as variants of a plain letter.
@@ -79,11 +81,9 @@ class Token:
 
 _TYPOGRAPHIC = "\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u2010\u2011\u00a0\u2026"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ASCII_SEPARATORS = re.compile(r"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 _ASCII_TABLE = str.maketrans({chr(i): chr(i) if chr(i).isalnum() else " " for i in range(128)})
 _MARKS = re.compile(r"[\u0300-\u036f\u0483-\u0489]")
 _NON_SPACE = re.compile(r"\S+")
-_SPACE_RUNS = re.compile(r"  +")
 _CACHE_LIMIT = 200_000
 
 
@@ -115,11 +115,12 @@ def _folded_run(match: re.Match[str]) -> str:
     return _RUNS[match.group()]
 
 
-def _blank(match: re.Match[str]) -> str:
-    return " " * (match.end() - match.start())
-
-
 _ASCII_BYTES = bytes(range(128))
+# UTF-8 bytes with every ASCII separator made a space: non-ASCII characters are made of bytes
+# >= 0x80 only, so they pass unchanged and the text keeps its length in characters.
+_SEPARATOR_BYTES = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() else 0x20 for byte in range(256)
+)
 _FEW_CHARS = 16
 
 
@@ -133,17 +134,52 @@ def spaced(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text.translate(_ASCII_TABLE)
-    return _ASCII_SEPARATORS.sub(_blank, text)
+    return text.encode("utf-8").translate(_SEPARATOR_BYTES).decode("utf-8")
 
 
 def _fold_non_ascii(text: str) -> str:
-    # The distinct non-ASCII characters, found in C: drop the ASCII bytes of the UTF-8 form.
-    rare = set(text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8"))
-    if len(rare) > _FEW_CHARS:  # a non-Latin script: fold whole runs (words), cached
+    # Its non-ASCII characters, in C: the UTF-8 form without its ASCII bytes.
+    rest = text.encode("utf-8").translate(None, _ASCII_BYTES).decode("utf-8")
+    # Cyrillic and Armenian letters that fold by lower-casing are left to the lower() of the
+    # whole text; the few other characters, if each folds alone as it would within a word,
+    # are one C-speed replace each; else whole runs (words) are folded, cached.
+    odd = set(_odd_characters().findall(rest))
+    if len(odd) > _FEW_CHARS or not all(map(_folds_alone, odd)):
         return _NON_ASCII.sub(_folded_run, text)
-    for char in rare:  # a Latin text with a few accents: one C-speed replace per character
+    for char in odd:
         text = text.replace(char, _RUNS[char])
     return text
+
+
+def _is_alone(char: str) -> bool:
+    """Whether ``char`` folds the same alone as within a word: NFC joins a character to the
+    one before only when it is (or decomposes to) a combining mark or a Hangul jamo first."""
+    first = unicodedata.normalize("NFKD", char)[:1]
+    return not (
+        unicodedata.category(char).startswith("M")
+        or unicodedata.combining(first)
+        or "\u1100" <= first <= "\u11ff"
+        or "\ua960" <= first <= "\ua97f"
+        or "\ud7b0" <= first <= "\ud7ff"
+    )
+
+
+class _Alone(dict[str, bool]):
+    def __missing__(self, char: str) -> bool:
+        value = self[char] = _is_alone(char)
+        return value
+
+
+_folds_alone = _Alone().__getitem__
+
+
+@cache  # built on the first non-Latin text, not at import (a few milliseconds)
+def _odd_characters() -> re.Pattern[str]:
+    """Any character but the Cyrillic and Armenian letters whose folding is their lower case
+    (in those scripts, unlike Greek with its final sigma, lower-casing does not depend on the
+    neighbours)."""
+    lowered = (chr(code) for code in range(0x400, 0x590))
+    return re.compile("[^" + re.escape("".join(c for c in lowered if _RUNS[c] == c.lower())) + "]")
 
 
 def canonical(text: str) -> str:
@@ -152,9 +188,11 @@ def canonical(text: str) -> str:
 
 
 def squeeze(spaced_text: str) -> str:
-    """Spaced text with each run of spaces made one, and one space at each end. (A regex
-    substitution: three times faster than split and join, which build a string per word.)"""
-    return " " + _SPACE_RUNS.sub(" ", spaced_text).strip(" ") + " "
+    """Spaced text with each run of spaces made one, and one space at each end. Split at
+    double spaces only (prose has about one per sentence or comma, not one per word), strip
+    what is left of longer runs, drop empty pieces, join: all in C, faster than a regex
+    substitution or than split and join on every word."""
+    return " " + " ".join(filter(None, map(str.strip, spaced_text.split("  ")))) + " "
 
 
 def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
@@ -166,42 +204,75 @@ def word_spans(text: str, spaced_text: str, upto: int) -> list[tuple[int, int]]:
     return [m.span() for m in islice(found, upto)]
 
 
+# A hit to place: (start of its first word in canonical text, end of its last word, words);
+# placed: (word position, start and end in the original text).
+Span = tuple[int, int, int]
+
+
 class OffsetMap:
-    """From an offset in the canonical text back to the same character in the spaced text
-    (and so in the original, when they have the same length).
+    """Where hits found in the canonical text of one field are in the original: their word
+    positions and character offsets.
 
-    Canonical text only squeezes runs of spaces, so the n-th word of one is the n-th word of
-    the other. Offsets are asked for in increasing order (hits sorted by position), so a
-    cursor walks forward: the words between the last answer and the next are skipped with one
-    ``str.split(None, n)``, in C. Nothing is built for a document that matches nothing."""
+    A word's position is the number of spaces before it in canonical text, less one. Its
+    offset comes from the spaced text, which has the original's length (when folding kept it,
+    the usual case). Both texts hold the same words in the same order; only the runs of spaces
+    between them differ, and a word is what follows a space. So past a word known in both, the
+    k-th word that starts with ``w`` in one is the k-th in the other: the k-th occurrence of
+    ``" w"`` (which cannot overlap another). Hits come in increasing order, so a cursor stays
+    on the last word placed and each hit costs a C-level ``count`` of spaces, a ``count`` of
+    its word and usually one ``find``, over the gap since the previous hit: no string is built
+    per word of the text, and nothing at all for a document that matches nothing."""
 
-    def __init__(self, spaced_text: str, canonical_text: str) -> None:
+    def __init__(self, text: str, spaced_text: str, canonical_text: str) -> None:
+        self.text = text
         self.spaced = spaced_text
+        self.padded = " " + spaced_text  # every word now follows a space
         self.canonical = canonical_text
-        self._rewind()
+        self._spans: list[tuple[int, int]] = []  # words of the text, when folding changed it
 
-    def _rewind(self) -> None:
-        self.word = 1  # canonical offset of the word under the cursor
-        self.at = len(self.spaced) - len(self.spaced.lstrip(" "))  # its spaced offset
+    def place(self, hits: Iterable[Span]) -> list[Span]:
+        """(word position, original start, original end) of each hit, in increasing order."""
+        if len(self.spaced) != len(self.text):
+            return [self._by_position(position, words) for position, words in self._count(hits)]
+        canonical, padded = self.canonical, self.padded
+        placed: list[Span] = []
+        counted = spaces = 0
+        cursor = at = -1  # the space before the word last placed, in canonical and padded text
+        for start, end, words in hits:
+            if start < counted:  # out of order: count again from the top
+                counted = spaces = 0
+            spaces += canonical.count(" ", counted, start)
+            counted = start
+            first = -1
+            # A phrase also needs its last word placed; one word ends where its start says.
+            for space in (start - 1,) if words == 1 else (start - 1, canonical.rfind(" ", 0, end)):
+                if space != cursor:
+                    if space < cursor:
+                        cursor = at = -1
+                    needle = canonical[space : canonical.index(" ", space + 1)]
+                    for _ in range(canonical.count(needle, cursor + 1, space) + 1):
+                        at = padded.index(needle, at + 1)
+                    cursor = space
+                if first < 0:
+                    first = at
+            placed.append((spaces - 1, first, at + end - cursor - 1))
+        return placed
 
-    def original(self, offset: int) -> int:
-        """The spaced-text offset of the word character at canonical ``offset``."""
-        start = self.canonical.rfind(" ", 0, offset + 1) + 1  # its word's start
-        if start < self.word:
-            self._rewind()
-        skip = self.canonical.count(" ", self.word, start)
-        if skip:
-            # Usually the gap is not much longer than in canonical text: split a bounded
-            # slice first, the whole rest only when that slice was too short.
-            end = self.at + 2 * (start - self.word) + 64
-            pieces = self.spaced[self.at : end].split(None, skip)
-            if len(pieces) <= skip or end >= len(self.spaced):
-                pieces = self.spaced[self.at :].split(None, skip)
-                self.at = len(self.spaced) - len(pieces[-1])
-            else:
-                self.at = end - len(pieces[-1])
-        self.word = start
-        return self.at + offset - start
+    def _count(self, hits: Iterable[Span]) -> list[tuple[int, int]]:
+        """(word position, words) of each hit."""
+        return [(self.canonical.count(" ", 0, start) - 1, words) for start, _, words in hits]
+
+    def _by_position(self, position: int, words: int) -> Span:
+        """Folding changed the field's length (ß -> ss): find the words by counting them."""
+        spans = self._spans
+        if len(spans) < position + words:
+            upto = max(position + words, 2 * len(spans))
+            spans = self._spans = word_spans(self.text, self.spaced, upto)
+        if not spans:  # pragma: no cover - a hit implies words
+            return position, 0, 0
+        first = spans[min(position, len(spans) - 1)]
+        last = spans[min(position + words - 1, len(spans) - 1)]
+        return position, first[0], last[1]
 
 
 def tokenize(text: str) -> list[Token]:

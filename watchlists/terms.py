@@ -6,26 +6,47 @@ space around every word, a key can only match on whole words, in any script: ``"
 not found in ``" crisis "`` nor ``" baku "`` in ``" bakunin "``, while ``" iran"`` (``Iran*``)
 is found in ``" iranian "``. Terms shared by several watchlists are stored once.
 
-The cost of a scan depends on the text and on how many hits it holds, not on the number of
-terms or watchlists.
+The scan uses ``Automaton.iter``, which reports overlapping keys, not ``iter_long``: a phrase
+and its own words (``"Sputnik Azerbaijan"``, ``Azerbaijan``), or ``Russia*`` and ``Russia``,
+are different terms and each must be found. It keeps, per field and per term, only where each
+hit's key ends: one list append per hit, the least Python work a hit can cost. Word positions
+and character offsets follow from those ends, and are worked out only for the hits that need
+them (a NEAR operand, a hit listed in an explanation). The cost of a scan depends on the text
+and on how many hits it holds, not on the number of terms or watchlists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import ahocorasick
 
 from .document import FIELDS, Document
 
-# term id -> [(field number in FIELDS, first word position, number of words, where the hit
-# starts in the canonical text, where its key ends there)], in field then position order
-ScanHit = tuple[int, int, int, int, int]
-ScanHits = dict[int, list[ScanHit]]
+# term id -> where each of its hits' keys ends (index of the key's last character) in the
+# field's canonical text, in increasing order
+FieldHits = dict[int, list[int]]
 
 
 def term_key(words: Iterable[str], prefix: bool) -> str:
     return " " + " ".join(words) + ("" if prefix else " ")
+
+
+class ScanHits:
+    """The hits of one document: per field (in FIELDS order), and the set of terms hit."""
+
+    __slots__ = ("fields", "terms")
+
+    def __init__(self, fields: tuple[FieldHits, ...]) -> None:
+        self.fields = fields
+        self.terms: set[int] = set().union(*fields)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        """How many hits, of every term in every field."""
+        return sum(len(ends) for found in self.fields for ends in found.values())
 
 
 class TermIndex:
@@ -33,7 +54,6 @@ class TermIndex:
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
-        self._entries: dict[str, tuple[int, int, int]] = {}
         self._automaton: ahocorasick.Automaton | None = None
 
     def __len__(self) -> int:
@@ -44,15 +64,14 @@ class TermIndex:
         key = term_key(words, prefix)
         if key not in self._ids:
             self._ids[key] = len(self._ids)
-            self._entries[key] = (self._ids[key], len(words), len(key))
             self._automaton = None
         return self._ids[key]
 
     def build(self) -> None:
-        automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-        for key, entry in self._entries.items():
-            automaton.add_word(key, entry)
-        if self._entries:
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
+        for key, term_id in self._ids.items():
+            automaton.add_word(key, term_id)
+        if self._ids:
             automaton.make_automaton()
         self._automaton = automaton
 
@@ -60,28 +79,20 @@ class TermIndex:
         """Every hit of every term in the document's fields."""
         if self._automaton is None:
             self.build()
-        hits: ScanHits = {}
-        if not self._entries:
-            return hits
-        assert self._automaton is not None
-        for number, name in enumerate(FIELDS):
-            text = doc.canonical(name)
-            if len(text) > 2:
-                self._scan_field(text, number, hits)
-        return hits
+        if not self._ids:
+            return ScanHits(tuple({} for _ in FIELDS))
+        return ScanHits(tuple(self._scan_field(doc.canonical(name)) for name in FIELDS))
 
-    def _scan_field(self, text: str, field: int, hits: ScanHits) -> None:
+    def _scan_field(self, text: str) -> FieldHits:
         assert self._automaton is not None
-        found = self._automaton.iter(text)
-        count, get = text.count, hits.get  # the loop runs once per hit: keep it lean
-        spaces = counted = 0
-        for end, (term_id, words, length) in found:
-            # Words before a key's last word = spaces before its end, minus the leading one.
-            spaces += count(" ", counted, end)
-            counted = end
-            entry = (field, spaces - words, words, end - length + 2, end)
+        hits: FieldHits = {}
+        if len(text) <= 2:
+            return hits
+        get = hits.get  # the loop runs once per hit: keep it lean
+        for end, term_id in self._automaton.iter(text):
             listed = get(term_id)
             if listed is None:
-                hits[term_id] = [entry]
+                hits[term_id] = [end]
             else:
-                listed.append(entry)
+                listed.append(end)
+        return hits
