@@ -115,6 +115,8 @@ def _refused(
 
 def message_id(dedup_keys: Sequence[str], sender: str) -> str:
     """The same alert (or the same roll-up of alerts) always gets the same Message-ID."""
+    if isinstance(dedup_keys, str):  # one key, not its characters (W12 and W21 would collide)
+        dedup_keys = [dedup_keys]
     domain = sender.rpartition("@")[2] or "news-monitor.invalid"
     digest = hashlib.sha256("\n".join(sorted(dedup_keys)).encode()).hexdigest()[:32]
     return f"<{digest}@{one_line(domain)}>"

@@ -92,7 +92,7 @@ def email_message(digest: Digest, settings: EmailSettings, *, key: str) -> Email
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id(key, settings.sender)
+    message["Message-ID"] = message_id([key], settings.sender)
     message["X-News-Monitor-Key"] = one_line(key)
     message.set_content(render(digest, "text"))
     html = render(digest, "html", charts={n: f"cid:{c[1:-1]}" for n, c in cids.items()})
