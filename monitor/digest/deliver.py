@@ -17,7 +17,7 @@ import base64
 import hashlib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -122,12 +122,19 @@ def webhook_body(digest: Digest) -> dict[str, object]:
 
 
 async def send(
-    digest: Digest, channel: str, settings: ChannelSettings, *, key: str, stream: TextIO
+    digest: Digest,
+    channel: str,
+    settings: ChannelSettings,
+    *,
+    key: str,
+    stream: TextIO,
+    to: Sequence[str] | None = None,
 ) -> None:
-    """Deliver the digest on one channel or raise DeliveryError."""
+    """Deliver the digest on one channel or raise DeliveryError; ``to``: the email
+    recipients still owed it after a partial refusal (None: every configured one)."""
     if isinstance(settings, EmailSettings):
         message = email_message(digest, settings, key=key)
-        await EmailChannel(settings).send_message(message)
+        await EmailChannel(settings).send_message(message, to)
     elif isinstance(settings, SlackSettings):
         await post_json(channel, settings.webhook_url, slack_body(digest), timeout=settings.timeout)
     elif isinstance(settings, WebhookSettings):

@@ -85,7 +85,9 @@ async def _deliver(app: App, row: OutboxRow) -> bool:
         period = parse_week(str(row.payload.get("week", "")), zone_of(app.settings))
         digest = make_digest(app, period)
         stream = deliver.channel_stream(app.channels, row.channel)
-        await deliver.send(digest, row.channel, options, key=row.dedup_key, stream=stream)
+        await deliver.send(
+            digest, row.channel, options, key=row.dedup_key, stream=stream, to=row.recipients
+        )
     except asyncio.CancelledError:
         raise  # stays claimed until the lease ends, then is sent again
     except Exception as exc:
@@ -101,11 +103,14 @@ async def _deliver(app: App, row: OutboxRow) -> bool:
 
 
 def _failed(app: App, row: OutboxRow, error: DeliveryError) -> None:
+    """Retry later (or dead-letter); refused email recipients are kept on the row, so the
+    retry goes to them alone and the others do not get the digest twice."""
     attempts = row.attempts + 1
+    kept = error.recipients
     if error.permanent or attempts >= MAX_ATTEMPTS:
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=None)
+        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=None, recipients=kept)
         log.error("digest %s dead-lettered: %s", row.dedup_key, error)
     else:
         delay = backoff(attempts, error.retry_after, base=app.settings.alerts.retry_base)
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=delay)
+        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=delay, recipients=kept)
         log.warning("digest %s will be retried in %.0fs: %s", row.dedup_key, delay, error)
