@@ -4,15 +4,31 @@ refused by some recipients goes again to them alone, as alerts do."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import digest_week as week
-from test_delivery import Refusing, make_due, refusing  # noqa: F401 (fixture)
+import pytest
+from aiosmtpd.controller import Controller
+from test_channels import free_port
+from test_delivery import Refusing, make_due
 
 from monitor.app import App, open_app
 from monitor.config import load_settings
 from monitor.digest import job
 from storage import digests, outbox
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Refusing, int]]:
+    handler = Refusing()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
 
 
 def email_config(tmp_path: Path, port: int, recipients: list[str]) -> Path:
@@ -31,9 +47,9 @@ def digest_rows(app: App) -> list[outbox.OutboxRow]:
 
 
 def test_digest_refused_by_one_recipient_is_retried_to_that_one_alone(
-    refusing: tuple[Refusing, int], tmp_path: Path
+    smtp: tuple[Refusing, int], tmp_path: Path
 ) -> None:
-    handler, port = refusing
+    handler, port = smtp
     config = email_config(tmp_path, port, ["desk@monitor.test", "flaky@monitor.test"])
     app = open_app(load_settings(config))
     try:
