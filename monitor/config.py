@@ -310,7 +310,38 @@ def _settings(top: _Table, path: Path) -> Settings:
         source=path,
     )
     top.done()
+    _check_lease(settings, path)
     return settings
+
+
+MIN_LEASE = 1.0
+
+
+def send_time(options: ChannelSettings) -> float:
+    """The longest one send may take before the channel gives up on it."""
+    if isinstance(options, EmailSettings):
+        return options.connect_timeout + options.timeout
+    if isinstance(options, SlackSettings | WebhookSettings):
+        return options.timeout
+    return 0.0
+
+
+def _check_lease(settings: Settings, path: Path) -> None:
+    """A claimed row is hidden from other senders for ``alerts.lease``; a lease shorter than
+    a send lets another sender take the row mid-send and send it twice."""
+    lease = settings.alerts.lease
+    if lease < MIN_LEASE:
+        raise ConfigError(
+            f"{path}: alerts.lease: must be at least {MIN_LEASE:g}s, got '{lease:g}s'"
+        )
+    name, longest = max(
+        ((n, send_time(o)) for n, o in settings.channels.items()), key=lambda item: item[1]
+    )
+    if lease <= 2 * longest:
+        raise ConfigError(
+            f"{path}: alerts.lease: must be longer than twice the longest channel send "
+            f"({name}: {longest:g}s), got '{lease:g}s'"
+        )
 
 
 def _fetch(t: _Table) -> FetchSettings:

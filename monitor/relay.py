@@ -108,25 +108,32 @@ class Relay:
         report = DeliveryReport()
         channel = self.channels.get(name)
         if channel is None:
-            for row in rows:
+            taken = outbox.claim_many(
+                self.db, [r.id for r in rows], lease_seconds=self.settings.lease
+            )
+            for row_id in taken.ids:
                 outbox.mark_failed(
-                    self.db, row.id, error=f"channel {name!r} is not configured", retry_in=None
+                    self.db,
+                    row_id,
+                    token=taken.token,
+                    error=f"channel {name!r} is not configured",
+                    retry_in=None,
                 )
                 report.dead += 1
             log.error("%d alerts for channel %r, which is not configured: dead", len(rows), name)
             return report
         for batch in self._batches(rows):
             await self._pace(name, float(getattr(channel, "pace", 0.0)))
-            claimed_ids = outbox.claim_many(
+            taken = outbox.claim_many(
                 self.db, [r.id for r in batch], lease_seconds=self.settings.lease
             )
-            claimed = [self._with_outlets(r) for r in batch if r.id in claimed_ids]
+            claimed = [self._with_outlets(r) for r in batch if r.id in taken.ids]
             if not claimed:
                 continue
             error = await self._send(channel, claimed)
             self.last_sent[name] = time.monotonic()
             if error is not None:
-                self._failed(claimed, error, report)
+                self._failed(claimed, taken.token, error, report)
                 if error.retry_after is not None:
                     log.warning(
                         "channel %s asked to wait %.0fs; pausing it", name, error.retry_after
@@ -134,21 +141,39 @@ class Relay:
                     break
                 continue
             _fault_point(name)
-            outbox.mark_sent_many(self.db, [r.id for r in claimed])
-            report.sent += len(claimed)
-            report.messages += 1
+            self._sent(claimed, taken.token, report)
         return report
 
+    def _sent(self, rows: list[OutboxRow], token: str, report: DeliveryReport) -> None:
+        marked = outbox.mark_sent_many(self.db, [r.id for r in rows], token=token)
+        if marked < len(rows):
+            # The lease ran out during the send and another sender took the rows: it sends
+            # them again (at-least-once); a longer alerts.lease avoids this.
+            log.warning(
+                "%d alerts were sent after their lease ran out; another sender has them",
+                len(rows) - marked,
+            )
+        report.sent += marked
+        report.messages += 1
+
     def _batches(self, rows: Sequence[OutboxRow]) -> Iterator[list[OutboxRow]]:
-        """Roll-ups of at most ``rollup_max`` rows; a row owed to only some email
-        recipients travels alone, to those recipients."""
-        common = [r for r in rows if r.recipients is None]
+        """Messages to send: rows tried before in one message go again as that message
+        (the same rows, so the same Message-ID); new rows are rolled up, at most
+        ``rollup_max`` a message; a new row owed to only some email recipients travels
+        alone, to those recipients."""
+        tried: dict[tuple[str, tuple[str, ...] | None], list[OutboxRow]] = {}
+        fresh: list[OutboxRow] = []
         for row in rows:
-            if row.recipients is not None:
+            if row.batch_id is not None:
+                tried.setdefault((row.batch_id, row.recipients), []).append(row)
+            elif row.recipients is not None:
                 yield [row]
+            else:
+                fresh.append(row)
         size = self.settings.rollup_max
-        for start in range(0, len(common), size):
-            yield common[start : start + size]
+        for group in [*tried.values(), fresh]:
+            for start in range(0, len(group), size):
+                yield group[start : start + size]
 
     async def _pace(self, name: str, pace: float) -> None:
         last = self.last_sent.get(name)
@@ -185,7 +210,9 @@ class Relay:
             return DeliveryError(channel.name, f"unexpected {type(exc).__name__}")
         return None
 
-    def _failed(self, rows: list[OutboxRow], error: DeliveryError, report: DeliveryReport) -> None:
+    def _failed(
+        self, rows: list[OutboxRow], token: str, error: DeliveryError, report: DeliveryReport
+    ) -> None:
         # One delay for the whole message, so its rows come due together and stay one roll-up.
         delay = backoff(
             max(r.attempts for r in rows) + 1, error.retry_after, self.settings.retry_base
@@ -195,6 +222,7 @@ class Relay:
             outbox.mark_failed(
                 self.db,
                 row.id,
+                token=token,
                 error=str(error),
                 retry_in=None if give_up else delay,
                 recipients=error.recipients,

@@ -119,7 +119,7 @@ def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
     # Every alert of the cycle is held until stored (group wait), so one roll-up carries all.
-    config = email_config(config_for, site, port, 'group_wait = "3s"\nlease = "2s"')
+    config = email_config(config_for, site, port, 'group_wait = "3s"\nlease = "7s"')
     try:
         proc = start(config, **{FAULT_ENV: "kill-after-send:email"})
         code = proc.wait(timeout=60)

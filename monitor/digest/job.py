@@ -70,14 +70,13 @@ async def deliver_due(app: App) -> int:
     """Send every due digest row; return how many were sent."""
     sent = 0
     for row in outbox.due_rows(app.db, digests=True):
-        if outbox.claim(app.db, row.id, lease_seconds=app.settings.alerts.lease) and await _deliver(
-            app, row
-        ):
+        token = outbox.claim(app.db, row.id, lease_seconds=app.settings.alerts.lease)
+        if token is not None and await _deliver(app, row, token):
             sent += 1
     return sent
 
 
-async def _deliver(app: App, row: OutboxRow) -> bool:
+async def _deliver(app: App, row: OutboxRow, token: str) -> bool:
     options = app.settings.channels.get(row.channel)
     try:
         if options is None:
@@ -95,22 +94,28 @@ async def _deliver(app: App, row: OutboxRow) -> bool:
         if error is None:
             log.exception("digest %s failed unexpectedly", row.dedup_key)
             error = DeliveryError(row.channel, f"unexpected {type(exc).__name__}")
-        _failed(app, row, error)
+        _failed(app, row, token, error)
         return False
-    outbox.mark_sent(app.db, row.id)
+    if not outbox.mark_sent(app.db, row.id, token=token):
+        log.warning("digest %s was sent after its lease ran out", row.dedup_key)
+        return False
     log.info("digest sent: %s", row.dedup_key)
     return True
 
 
-def _failed(app: App, row: OutboxRow, error: DeliveryError) -> None:
+def _failed(app: App, row: OutboxRow, token: str, error: DeliveryError) -> None:
     """Retry later (or dead-letter); refused email recipients are kept on the row, so the
     retry goes to them alone and the others do not get the digest twice."""
     attempts = row.attempts + 1
     kept = error.recipients
     if error.permanent or attempts >= MAX_ATTEMPTS:
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=None, recipients=kept)
+        outbox.mark_failed(
+            app.db, row.id, token=token, error=str(error), retry_in=None, recipients=kept
+        )
         log.error("digest %s dead-lettered: %s", row.dedup_key, error)
     else:
         delay = backoff(attempts, error.retry_after, base=app.settings.alerts.retry_base)
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=delay, recipients=kept)
+        outbox.mark_failed(
+            app.db, row.id, token=token, error=str(error), retry_in=delay, recipients=kept
+        )
         log.warning("digest %s will be retried in %.0fs: %s", row.dedup_key, delay, error)
