@@ -132,17 +132,62 @@ class Relay:
                 continue
             error = await self._send(channel, claimed)
             self.last_sent[name] = time.monotonic()
-            if error is not None:
-                self._failed(claimed, taken.token, error, report)
-                if error.retry_after is not None:
-                    log.warning(
-                        "channel %s asked to wait %.0fs; pausing it", name, error.retry_after
-                    )
-                    break
+            if error is None:
+                _fault_point(name)
+                self._sent(claimed, taken.token, report)
                 continue
-            _fault_point(name)
-            self._sent(claimed, taken.token, report)
+            if error.permanent and len(claimed) > 1:
+                error = await self._split(name, channel, claimed, taken.token, error, report)
+            else:
+                self._failed(claimed, taken.token, error, report)
+            if error is not None and error.retry_after is not None:
+                log.warning("channel %s asked to wait %.0fs; pausing it", name, error.retry_after)
+                break
         return report
+
+    async def _split(
+        self,
+        name: str,
+        channel: Channel,
+        rows: list[OutboxRow],
+        token: str,
+        error: DeliveryError,
+        report: DeliveryReport,
+    ) -> DeliveryError | None:
+        """A roll-up refused for good may hold one bad alert (a block Slack rejects with a
+        400): its rows go again in halves, and failing halves in halves, so only the bad
+        alerts end in dead-letter (about two sends per halving). Until one part gets
+        through, the refusal may be the channel's own (a 404 webhook): after a few failed
+        parts with none accepted, the rest is dead-lettered too. A transient failure ends
+        the split: what is left is retried later as one message. Returns that failure."""
+        log.warning(
+            "channel %s refused a roll-up of %d for good (%s); sending it in parts",
+            name,
+            len(rows),
+            error,
+        )
+        parts, budget, accepted = _halves(rows), 2 * len(rows).bit_length(), False
+        while parts:
+            part = parts.pop(0)
+            if not accepted and budget <= 0:
+                self._failed([r for p in [part, *parts] for r in p], token, error, report)
+                return None
+            await self._pace(name, float(getattr(channel, "pace", 0.0)))
+            outcome = await self._send(channel, part)
+            self.last_sent[name] = time.monotonic()
+            if outcome is None:
+                self._sent(part, token, report)
+                accepted = True
+            elif not outcome.permanent:
+                self._failed([r for p in [part, *parts] for r in p], token, outcome, report)
+                return outcome
+            elif len(part) == 1:
+                self._failed(part, token, outcome, report)
+                budget -= 1
+            else:
+                parts[:0] = _halves(part)
+                error, budget = outcome, budget - 1
+        return None
 
     def _sent(self, rows: list[OutboxRow], token: str, report: DeliveryReport) -> None:
         marked = outbox.mark_sent_many(self.db, [r.id for r in rows], token=token)
@@ -233,6 +278,11 @@ class Relay:
             else:
                 report.retrying += 1
                 log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
+
+
+def _halves(rows: list[OutboxRow]) -> list[list[OutboxRow]]:
+    middle = (len(rows) + 1) // 2
+    return [rows[:middle], rows[middle:]]
 
 
 def _fault_point(channel: str) -> None:
