@@ -33,6 +33,7 @@ from storage import clock, outbox, stories
 from storage.outbox import OutboxRow
 
 from .channels import Channel
+from .channels.errors import ContentRefused
 from .config import AlertSettings
 from .errors import DeliveryError
 
@@ -136,7 +137,7 @@ class Relay:
                 _fault_point(name)
                 self._sent(claimed, taken.token, report)
                 continue
-            if error.permanent and len(claimed) > 1:
+            if isinstance(error, ContentRefused) and len(claimed) > 1:
                 error = await self._split(name, channel, claimed, taken.token, error, report)
             else:
                 self._failed(claimed, taken.token, error, report)
@@ -154,12 +155,13 @@ class Relay:
         error: DeliveryError,
         report: DeliveryReport,
     ) -> DeliveryError | None:
-        """A roll-up refused for good may hold one bad alert (a block Slack rejects with a
-        400): its rows go again in halves, and failing halves in halves, so only the bad
-        alerts end in dead-letter (about two sends per halving). Until one part gets
-        through, the refusal may be the channel's own (a 404 webhook): after a few failed
-        parts with none accepted, the rest is dead-lettered too. A transient failure ends
-        the split: what is left is retried later as one message. Returns that failure."""
+        """A roll-up whose content was refused may hold one bad alert (a block Slack
+        rejects with a 400, an SMTP 554 after DATA): its rows go again in halves, and failing
+        halves in halves, so only the bad alerts end in dead-letter (about two sends per
+        halving). Until one part gets through, the far end may be refusing every message:
+        after a few failed parts with none accepted, the rest is dead-lettered too. A
+        transient failure ends the split: what is left is retried later as one message.
+        Returns that failure."""
         log.warning(
             "channel %s refused a roll-up of %d for good (%s); sending it in parts",
             name,

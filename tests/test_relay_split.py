@@ -8,13 +8,14 @@ import asyncio
 import json
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
 from conftest import queue_alerts
 from pytest_httpserver import HTTPServer
-from test_channels import PAYLOAD
+from test_channels import PAYLOAD, Recorder, email_settings, free_port
 from werkzeug import Request, Response
 
 import storage
-from monitor.channels import SlackChannel
+from monitor.channels import EmailChannel, SlackChannel
 from monitor.config import AlertSettings, SlackSettings
 from monitor.relay import Relay
 from storage import outbox
@@ -73,3 +74,32 @@ def test_a_channel_refusing_everything_dead_letters_after_a_few_tries(
     report = asyncio.run(relay(db, hook.url).deliver_due())
     assert (report.sent, report.dead) == (0, 40)
     assert hook.requests <= 16  # not 40 single sends, let alone 79 in a full bisection
+
+
+def test_an_smtp_554_after_data_splits_a_rollup_too(tmp_path: Path) -> None:
+    """Email: the server refuses the message holding one alert (554 after DATA); the others
+    arrive, each once, and the bad one ends dead."""
+
+    class Picky(Recorder):
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            if b"BAD" in envelope.content:  # type: ignore[attr-defined]
+                return "554 5.7.1 message content rejected"
+            return await super().handle_DATA(server, session, envelope)
+
+    handler, port = Picky(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        db = storage.open_database(tmp_path / "m.db")
+        for i in range(4):
+            title = "Story BAD" if i == 2 else f"Story {i}"
+            queue_alerts(db, [(f"alert:w:{i}:email", "email")], {**PAYLOAD, "title": title})
+        channel = EmailChannel(email_settings(port))
+        report = asyncio.run(Relay(db, {"email": channel}).deliver_due())
+    finally:
+        controller.stop()
+    assert (report.sent, report.dead) == (3, 1)
+    keys = [k for m in handler.messages for k in str(m["X-News-Monitor-Key"]).split()]
+    assert sorted(keys) == ["alert:w:0:email", "alert:w:1:email", "alert:w:3:email"]
+    [dead] = outbox.list_rows(db, status="dead")
+    assert dead.dedup_key == "alert:w:2:email" and "SMTP 554" in (dead.last_error or "")

@@ -24,6 +24,7 @@ from storage.outbox import OutboxRow
 
 from ..config import EmailSettings
 from ..errors import DeliveryError
+from .errors import ContentRefused
 from .render import (
     also_in,
     facts,
@@ -80,16 +81,13 @@ class EmailChannel:
                 refused = smtp.send_message(message, from_addr=s.sender, to_addrs=to)
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refused(self.name, exc.recipients, accepted=False) from exc
+        except smtplib.SMTPDataError as exc:
+            if 500 <= exc.smtp_code < 600:  # this message refused (too big, its content)
+                raise ContentRefused(self.name, _reply(exc)) from exc
+            raise DeliveryError(self.name, _reply(exc)) from exc
         except smtplib.SMTPResponseException as exc:
-            reason = (
-                exc.smtp_error.decode("utf-8", "replace")
-                if isinstance(exc.smtp_error, bytes)
-                else str(exc.smtp_error)
-            )
             raise DeliveryError(
-                self.name,
-                f"SMTP {exc.smtp_code} {one_line(reason)}",
-                permanent=500 <= exc.smtp_code < 600,
+                self.name, _reply(exc), permanent=500 <= exc.smtp_code < 600
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(
@@ -98,6 +96,15 @@ class EmailChannel:
             ) from exc
         if refused:
             raise _refused(self.name, refused, accepted=True)
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    reason = (
+        exc.smtp_error.decode("utf-8", "replace")
+        if isinstance(exc.smtp_error, bytes)
+        else str(exc.smtp_error)
+    )
+    return f"SMTP {exc.smtp_code} {one_line(reason)}"
 
 
 def _refused(

@@ -1,7 +1,8 @@
 """Posting JSON to a webhook, with the failure classes the relay acts on.
 
 200-range: accepted. 429: transient, with the server's Retry-After. 400, 401, 403, 404, 410:
-permanent (the URL or the body is wrong; retrying cannot help). Anything else, a timeout or a
+permanent (the URL or the body is wrong; retrying cannot help); 400, 413 and 422 refuse this
+body (``ContentRefused``), so another body may pass. Anything else, a timeout or a
 dropped connection: transient. The URL is a secret: no error names it, nor carries the
 library's message (which may quote it).
 """
@@ -14,9 +15,11 @@ import httpx
 
 from ..errors import DeliveryError
 from ..fetch import retry_after_seconds
+from .errors import ContentRefused
 from .render import one_line
 
 PERMANENT = frozenset({400, 401, 403, 404, 410})
+CONTENT = frozenset({400, 413, 422})  # this body was refused; another may pass
 
 
 async def post_json(channel: str, url: str, body: dict[str, Any], *, timeout: float) -> None:
@@ -33,4 +36,6 @@ async def post_json(channel: str, url: str, body: dict[str, Any], *, timeout: fl
         raise DeliveryError(
             channel, reason, retry_after=retry_after_seconds(response.headers.get("retry-after"))
         )
+    if status in CONTENT:
+        raise ContentRefused(channel, reason)
     raise DeliveryError(channel, reason, permanent=status in PERMANENT)
