@@ -86,6 +86,7 @@ class Relay:
         self.settings = settings or AlertSettings()
         self.lock = asyncio.Lock()
         self.last_sent: dict[str, float] = {}  # channel -> monotonic time of its last message
+        self.blocked_until: dict[str, float] = {}  # channel -> monotonic end of its Retry-After
 
     async def deliver_due(self, *, flush: bool = False) -> DeliveryReport:
         """One pass over the due rows; ``flush`` ignores the group wait (end of `fetch`)."""
@@ -123,6 +124,8 @@ class Relay:
                 report.dead += 1
             log.error("%d alerts for channel %r, which is not configured: dead", len(rows), name)
             return report
+        if self._held(name):
+            return report  # the far end asked to wait; its rows stay due for later
         for batch in self._batches(rows):
             await self._pace(name, float(getattr(channel, "pace", 0.0)))
             taken = outbox.claim_many(
@@ -142,7 +145,7 @@ class Relay:
             else:
                 self._failed(claimed, taken.token, error, report)
             if error is not None and error.retry_after is not None:
-                log.warning("channel %s asked to wait %.0fs; pausing it", name, error.retry_after)
+                self._block(name, error.retry_after)
                 break
         return report
 
@@ -190,6 +193,20 @@ class Relay:
                 parts[:0] = _halves(part)
                 error, budget = outcome, budget - 1
         return None
+
+    def _block(self, name: str, retry_after: float) -> None:
+        """Retry-After binds the channel, not only the rows that got it: no row of it is
+        posted before then, by this relay (``blocked_until``) or another process (the end
+        of the wait is kept in the database)."""
+        wait = min(MAX_RETRY_AFTER, retry_after)
+        self.blocked_until[name] = time.monotonic() + wait
+        held = outbox.hold_channel(self.db, name, wait)
+        log.warning("channel %s asked to wait %.0fs; holding %d more alerts", name, wait, held)
+
+    def _held(self, name: str) -> bool:
+        if self.blocked_until.get(name, 0.0) > time.monotonic():
+            return True
+        return outbox.channel_held_until(self.db, name) is not None
 
     def _sent(self, rows: list[OutboxRow], token: str, report: DeliveryReport) -> None:
         marked = outbox.mark_sent_many(self.db, [r.id for r in rows], token=token)
@@ -264,8 +281,12 @@ class Relay:
         delay = backoff(
             max(r.attempts for r in rows) + 1, error.retry_after, self.settings.retry_base
         )
+        # A Retry-After (429) is the far end pacing us, not the alert failing: it does not
+        # count toward MAX_ATTEMPTS, so a long rate limit never dead-letters good alerts; the
+        # wait itself is whatever the far end asked.
+        counted = error.retry_after is None
         for row in rows:
-            give_up = error.permanent or row.attempts + 1 >= MAX_ATTEMPTS
+            give_up = error.permanent or (counted and row.attempts + 1 >= MAX_ATTEMPTS)
             outbox.mark_failed(
                 self.db,
                 row.id,
@@ -273,6 +294,7 @@ class Relay:
                 error=str(error),
                 retry_in=None if give_up else delay,
                 recipients=error.recipients,
+                counted=counted,
             )
             if give_up:
                 report.dead += 1

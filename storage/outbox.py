@@ -16,6 +16,8 @@ from . import clock
 from .transaction import write_transaction
 
 STATUSES = ("pending", "sent", "dead")
+# A row some sender holds right now (claimed, lease not over); one parameter: now.
+_LIVE_CLAIM = "(claim_token IS NOT NULL AND next_attempt_at > ?)"
 
 
 @dataclass(frozen=True)
@@ -143,12 +145,14 @@ def mark_failed(
     retry_in: float | None,
     recipients: tuple[str, ...] | None = None,
     batch_id: str | None = None,
+    counted: bool = True,
 ) -> bool:
     """A failed attempt by the holder of ``token``: retry after ``retry_in`` seconds, or
     dead-letter when None. With ``recipients`` (a partial email delivery), later attempts go
     to those addresses only. A retried row keeps its batch (the same rows go again as the
-    same message) unless ``batch_id`` gives it another. False when ``token`` no longer holds
-    the row."""
+    same message) unless ``batch_id`` gives it another. ``counted=False`` leaves the number
+    of attempts as it was (the far end asked us to wait: not a failure of the row). False
+    when ``token`` no longer holds the row."""
     kept = json.dumps(list(recipients)) if recipients else None
     owned = "WHERE id = ? AND claim_token = ? AND status = 'pending'"
     with write_transaction(db):
@@ -161,12 +165,42 @@ def mark_failed(
             )
         else:
             cursor = db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                "UPDATE outbox SET attempts = attempts + ?, last_error = ?, "
                 "next_attempt_at = ?, recipients = COALESCE(?, recipients), "
                 "claim_token = NULL, batch_id = COALESCE(?, batch_id) " + owned,
-                [error, _not_before(retry_in), kept, batch_id, row_id, token],
+                [int(counted), error, _not_before(retry_in), kept, batch_id, row_id, token],
             )
     return cursor.rowcount == 1
+
+
+def hold_channel(db: Database, channel: str, seconds: float) -> int:
+    """The far end asked to wait (Retry-After), which binds every sender of the channel, in
+    this process or another: the end of the wait is kept (``channel_held_until``), and every
+    pending row of the channel not being sent is held until then (so ``alerts list`` shows
+    it). Returns how many rows were held."""
+    now = clock.iso_now()
+    until = _not_before(seconds)
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+            [_HOLD_KEY + channel, until],
+        )
+        cursor = db.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE channel = ? AND status = 'pending' "
+            f"AND next_attempt_at < ? AND NOT {_LIVE_CLAIM}",
+            [until, channel, until, now],
+        )
+    return cursor.rowcount
+
+
+def channel_held_until(db: Database, channel: str) -> str | None:
+    """When a channel's Retry-After ends, if it has not yet; None when it may send."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [_HOLD_KEY + channel]).fetchone()
+    return str(row[0]) if row and str(row[0]) > clock.iso_now() else None
+
+
+_HOLD_KEY = "channel_held_until:"
 
 
 def _not_before(seconds: float) -> str:
@@ -196,8 +230,7 @@ def requeue(db: Database, *, status: str = "dead", ids: list[int] | None = None)
     now = clock.iso_now()
     sql = (
         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
-        "claim_token = NULL WHERE status = ? "
-        "AND NOT (claim_token IS NOT NULL AND next_attempt_at > ?)"
+        f"claim_token = NULL WHERE status = ? AND NOT {_LIVE_CLAIM}"
     )
     params: list[Any] = [now, status, now]
     if ids:

@@ -70,6 +70,8 @@ async def deliver_due(app: App) -> int:
     """Send every due digest row; return how many were sent."""
     sent = 0
     for row in outbox.due_rows(app.db, digests=True):
+        if outbox.channel_held_until(app.db, row.channel):
+            continue  # the channel asked to wait (Retry-After)
         token = outbox.claim(app.db, row.id, lease_seconds=app.settings.alerts.lease)
         if token is not None and await _deliver(app, row, token):
             sent += 1
@@ -108,6 +110,9 @@ def _failed(app: App, row: OutboxRow, token: str, error: DeliveryError) -> None:
     retry goes to them alone and the others do not get the digest twice."""
     attempts = row.attempts + 1
     kept = error.recipients
+    if error.retry_after is not None:  # a 429 binds the channel and uses no attempt
+        outbox.hold_channel(app.db, row.channel, error.retry_after)
+        attempts -= 1
     if error.permanent or attempts >= MAX_ATTEMPTS:
         outbox.mark_failed(
             app.db, row.id, token=token, error=str(error), retry_in=None, recipients=kept
@@ -116,6 +121,12 @@ def _failed(app: App, row: OutboxRow, token: str, error: DeliveryError) -> None:
     else:
         delay = backoff(attempts, error.retry_after, base=app.settings.alerts.retry_base)
         outbox.mark_failed(
-            app.db, row.id, token=token, error=str(error), retry_in=delay, recipients=kept
+            app.db,
+            row.id,
+            token=token,
+            error=str(error),
+            retry_in=delay,
+            recipients=kept,
+            counted=error.retry_after is None,
         )
         log.warning("digest %s will be retried in %.0fs: %s", row.dedup_key, delay, error)
