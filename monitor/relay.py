@@ -2,17 +2,22 @@
 
 One pass: take the due rows (holding back, for ``alerts.group_wait``, rows not tried yet, so
 copies of a story and other matches can join them), group them by channel, and for each
-channel - all channels at once, so a slow or failing one holds up no other:
+channel - all channels at once, each under its own lock, so a slow or failing one holds up no
+other (a channel still busy with an earlier pass is left to it):
 
-    claim a batch -> wait for the channel's pace -> add the story's outlets -> send it as one
-    message (a roll-up when several) -> mark every row of it sent
+    claim a batch (one token, one lease) -> wait for the channel's pace -> add the story's
+    outlets -> send it as one message (a roll-up when several) -> mark every row of it sent
 
 A row is marked sent only after the channel accepted it (at-least-once; the dedup key keeps
 it to one row per watchlist, story and channel), so a crash in between repeats at most that
-one message, with the same Message-ID / dedup key. Transient failures are retried with
-exponential backoff and jitter, never sooner than Retry-After; a 429 also stops the channel
-for the rest of the pass (no storm). Permanent failures go to dead-letter, where
-``monitor alerts list`` shows them with the reason.
+one message: the rows keep the batch they were claimed in, and come due again together
+when the lease ends, so the repeat carries the same rows, hence the same Message-ID / dedup
+keys, whatever else came due meanwhile. Transient failures are retried with exponential
+backoff and jitter; a channel's pass ends at its first transient failure of the channel
+itself (down, timing out, rate limiting). A Retry-After holds the whole channel until it
+passes, for every sender (no storm), and uses none of the row's attempts. A roll-up whose
+content was refused is re-sent in halves so only the bad alert fails; permanent failures go
+to dead-letter, where ``monitor alerts list`` shows them with the reason.
 """
 
 from __future__ import annotations
@@ -84,27 +89,34 @@ class Relay:
         self.db = db
         self.channels = channels
         self.settings = settings or AlertSettings()
-        self.lock = asyncio.Lock()
+        self.locks: dict[str, asyncio.Lock] = {}  # channel -> held while a pass sends on it
         self.last_sent: dict[str, float] = {}  # channel -> monotonic time of its last message
         self.blocked_until: dict[str, float] = {}  # channel -> monotonic end of its Retry-After
 
     async def deliver_due(self, *, flush: bool = False) -> DeliveryReport:
-        """One pass over the due rows; ``flush`` ignores the group wait (end of `fetch`)."""
-        async with self.lock:
-            wait = 0.0 if flush else self.settings.group_wait
-            due = outbox.due_rows(
-                self.db, created_before=clock.iso_now(-wait) if wait > 0 else None
-            )
-            by_channel: dict[str, list[OutboxRow]] = {}
-            for row in due:
-                by_channel.setdefault(row.channel, []).append(row)
-            reports = await asyncio.gather(
-                *(self._channel_pass(name, rows) for name, rows in by_channel.items())
-            )
+        """One pass over the due rows; ``flush`` ignores the group wait (end of `fetch`).
+        Each channel is sent on its own, all at once, under its own lock: a channel still
+        busy with an earlier pass (a slow SMTP server) is left to it, and holds up no
+        other channel nor this pass."""
+        wait = 0.0 if flush else self.settings.group_wait
+        due = outbox.due_rows(self.db, created_before=clock.iso_now(-wait) if wait > 0 else None)
+        by_channel: dict[str, list[OutboxRow]] = {}
+        for row in due:
+            by_channel.setdefault(row.channel, []).append(row)
+        reports = await asyncio.gather(
+            *(self._locked_pass(name, rows) for name, rows in by_channel.items())
+        )
         total = DeliveryReport()
         for report in reports:
             total.add(report)
         return total
+
+    async def _locked_pass(self, name: str, rows: list[OutboxRow]) -> DeliveryReport:
+        lock = self.locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            return DeliveryReport()  # an earlier pass is sending here; its rows wait for the next
+        async with lock:
+            return await self._channel_pass(name, rows)
 
     async def _channel_pass(self, name: str, rows: list[OutboxRow]) -> DeliveryReport:
         report = DeliveryReport()
@@ -146,6 +158,7 @@ class Relay:
                 self._failed(claimed, taken.token, error, report)
             if error is not None and error.retry_after is not None:
                 self._block(name, error.retry_after)
+            if error is not None and _ends_pass(error):
                 break
         return report
 
@@ -302,6 +315,13 @@ class Relay:
             else:
                 report.retrying += 1
                 log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
+
+
+def _ends_pass(error: DeliveryError) -> bool:
+    """A transient failure of the channel itself (down, timing out, rate limiting) would
+    only repeat for the next message: the pass ends there, and the rest waits for the next
+    pass. A failure of one message (refused content, refused recipients) does not."""
+    return not error.permanent and error.recipients is None
 
 
 def _halves(rows: list[OutboxRow]) -> list[list[OutboxRow]]:
