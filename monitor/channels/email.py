@@ -73,12 +73,16 @@ class EmailChannel:
     def _send_sync(self, message: EmailMessage, to: list[str]) -> None:
         s = self.settings
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 if s.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
                 if s.username and s.password:
                     smtp.login(s.username, s.password)
                 refused = smtp.send_message(message, from_addr=s.sender, to_addrs=to)
+            except BaseException:
+                smtp.close()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refused(self.name, exc.recipients, accepted=False) from exc
         except smtplib.SMTPDataError as exc:
@@ -94,8 +98,21 @@ class EmailChannel:
                 self.name,
                 f"cannot deliver via {s.host}:{s.port}: {one_line(exc) or type(exc).__name__}",
             ) from exc
+        _hang_up(smtp)  # the message is accepted: nothing after this can fail the send
         if refused:
             raise _refused(self.name, refused, accepted=True)
+
+
+def _hang_up(smtp: smtplib.SMTP) -> None:
+    """QUIT and close, politely and without consequence: once DATA was answered with 250 the
+    server has the message, and a QUIT refused, dropped or timing out must not make the relay
+    send it again."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
