@@ -29,8 +29,10 @@ import os
 import random
 import signal
 import time
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlite_utils import Database
 
@@ -281,9 +283,8 @@ class Relay:
         except DeliveryError as exc:
             return exc
         except Exception as exc:
-            # A bug or an odd failure in one channel must not block the queue; the type name
-            # only, as the message of a library error may hold a secret URL.
-            log.exception("channel %s failed unexpectedly", channel.name)
+            # A bug or an odd failure in one channel must not block the queue.
+            log.error("channel %s failed unexpectedly: %s", channel.name, unexpected(exc))
             return DeliveryError(channel.name, f"unexpected {type(exc).__name__}")
         return None
 
@@ -315,6 +316,14 @@ class Relay:
             else:
                 report.retrying += 1
                 log.warning("alert %s will be retried in %.0fs: %s", row.id, delay, error)
+
+
+def unexpected(exc: BaseException) -> str:
+    """An unexpected error for a log line: its type and where it was raised, never its
+    message nor a traceback (the message of a library error may quote a secret URL)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}"
+    return type(exc).__name__ + (where if frames else "")
 
 
 def _ends_pass(error: DeliveryError) -> bool:

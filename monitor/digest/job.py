@@ -19,7 +19,7 @@ from storage.outbox import OutboxRow
 
 from ..app import App
 from ..errors import DeliveryError
-from ..relay import MAX_ATTEMPTS, backoff
+from ..relay import MAX_ATTEMPTS, backoff, unexpected
 from . import deliver
 from .build import make_digest, zone_of
 from .period import parse_week
@@ -94,7 +94,7 @@ async def _deliver(app: App, row: OutboxRow, token: str) -> bool:
     except Exception as exc:
         error = exc if isinstance(exc, DeliveryError) else None
         if error is None:
-            log.exception("digest %s failed unexpectedly", row.dedup_key)
+            log.error("digest %s failed unexpectedly: %s", row.dedup_key, unexpected(exc))
             error = DeliveryError(row.channel, f"unexpected {type(exc).__name__}")
         _failed(app, row, token, error)
         return False
