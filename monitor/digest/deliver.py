@@ -13,6 +13,7 @@ each chart beside it as ``<stem>-<watchlist>.png`` and links it by that name.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -132,16 +133,20 @@ async def send(
 ) -> None:
     """Deliver the digest on one channel or raise DeliveryError; ``to``: the email
     recipients still owed it after a partial refusal (None: every configured one)."""
+    # Rendering and drawing charts is CPU work: done in a worker thread, off the event loop.
     if isinstance(settings, EmailSettings):
-        message = email_message(digest, settings, key=key)
+        message = await asyncio.to_thread(email_message, digest, settings, key=key)
         await EmailChannel(settings).send_message(message, to)
     elif isinstance(settings, SlackSettings):
-        await post_json(channel, settings.webhook_url, slack_body(digest), timeout=settings.timeout)
+        body = await asyncio.to_thread(slack_body, digest)
+        await post_json(channel, settings.webhook_url, body, timeout=settings.timeout)
     elif isinstance(settings, WebhookSettings):
-        await post_json(channel, settings.url, webhook_body(digest), timeout=settings.timeout)
+        body = await asyncio.to_thread(webhook_body, digest)
+        await post_json(channel, settings.url, body, timeout=settings.timeout)
     else:
+        text = await asyncio.to_thread(render, digest, "text")
         try:
-            stream.write(render(digest, "text") + "\n")
+            stream.write(text + "\n")
             stream.flush()
         except (OSError, ValueError) as exc:
             raise DeliveryError(channel, f"cannot write to the console: {exc}") from exc

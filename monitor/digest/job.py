@@ -3,7 +3,8 @@
 Delivery mirrors the alert relay: a row is claimed (leased) before sending and marked sent
 only after the channel accepted it; failures are retried with the relay's backoff and end in
 dead-letter, where `monitor alerts list` shows them. The digest is built from the database
-when it is sent, so a retry sends the same week.
+when it is sent, so a retry sends the same week; it is built, rendered and drawn in a worker
+thread, so the daemon's other jobs are not held up meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..app import App
 from ..errors import DeliveryError
 from ..relay import MAX_ATTEMPTS, backoff, unexpected
 from . import deliver
-from .build import make_digest, zone_of
+from .build import make_digest_apart, zone_of
 from .period import parse_week
 from .schedule import Clock, due_period
 
@@ -84,7 +85,7 @@ async def _deliver(app: App, row: OutboxRow, token: str) -> bool:
         if options is None:
             raise DeliveryError(row.channel, "channel is not configured", permanent=True)
         period = parse_week(str(row.payload.get("week", "")), zone_of(app.settings))
-        digest = make_digest(app, period)
+        digest = await asyncio.to_thread(make_digest_apart, app, period)
         stream = deliver.channel_stream(app.channels, row.channel)
         await deliver.send(
             digest, row.channel, options, key=row.dedup_key, stream=stream, to=row.recipients
