@@ -39,6 +39,7 @@ from watchlists.replay import CaseReport, ReplayReport, load_cases, replay, run_
 
 from . import config as config_module
 from .app import App, open_app
+from .channels.render import one_line
 from .config import Settings, load_settings, parse_duration
 from .cycle import CycleReport, run_cycle
 from .daemon import run_daemon
@@ -517,10 +518,11 @@ def alerts_list(ctx: click.Context, status: str | None, limit: int) -> None:
         counts = outbox.counts(app.db)
     click.echo(", ".join(f"{n} {s}" for s, n in counts.items()))
     for row in rows:
-        click.echo(
-            f"[{row.id}] {row.status:<7} {row.channel:<8} {row.payload.get('title', row.kind)}"
-        )
-        click.echo(f"    {_row_state(row)}")
+        # Titles, watchlists, keys and errors may carry a feed's control characters (terminal
+        # escapes, CR/LF): each line is made safe, so a feed cannot forge or hide rows.
+        title = one_line(row.payload.get("title", row.kind))
+        click.echo(f"[{row.id}] {row.status:<7} {one_line(row.channel):<8} {title}")
+        click.echo(f"    {one_line(_row_state(row))}")
 
 
 def _row_state(row: outbox.OutboxRow) -> str:

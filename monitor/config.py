@@ -40,6 +40,12 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3}
+# Floors for delivery settings: below them a setting cannot work (a timeout of zero fails every
+# send; a retry delay under a second hammers a failing peer; a lease under a second expires
+# while the send is being claimed).
+MIN_TIMEOUT = 0.1
+MIN_RETRY_BASE = 1.0
+MIN_LEASE = 1.0
 
 
 def parse_duration(value: str | int | float, *, where: str = "duration") -> float:
@@ -222,9 +228,14 @@ class _Table:
             raise self._fail(key, f"a whole number >= {minimum}", value)
         return value
 
-    def duration(self, key: str, default: float) -> float:
+    def duration(self, key: str, default: float, *, minimum: float = 0.0) -> float:
         value = self._take(key, default)
-        return parse_duration(value, where=f"{self.path}: {self._name(key)}")
+        seconds = parse_duration(value, where=f"{self.path}: {self._name(key)}")
+        if seconds < minimum:
+            raise ConfigError(
+                f"{self.path}: {self._name(key)}: must be at least {minimum:g}s, got {value!r}"
+            )
+        return seconds
 
     def size(self, key: str, default: int) -> int:
         return parse_size(self._take(key, default), where=f"{self.path}: {self._name(key)}")
@@ -310,7 +321,43 @@ def _settings(top: _Table, path: Path) -> Settings:
         source=path,
     )
     top.done()
+    _check_lease(settings, path)
+    _check_digest_channels(settings, path)
     return settings
+
+
+def _check_digest_channels(settings: Settings, path: Path) -> None:
+    """A scheduled digest for a channel that is not configured could never be sent."""
+    wanted = settings.digest.channels or ()
+    unknown = [name for name in wanted if name not in settings.channels]
+    if unknown:
+        raise ConfigError(
+            f"{path}: digest.channels: not configured: "
+            f"{', '.join(repr(n) for n in unknown)} (configured: {', '.join(settings.channels)})"
+        )
+
+
+def send_time(options: ChannelSettings) -> float:
+    """The longest one send may take before the channel gives up on it."""
+    if isinstance(options, EmailSettings):
+        return options.connect_timeout + options.timeout
+    if isinstance(options, SlackSettings | WebhookSettings):
+        return options.timeout
+    return 0.0
+
+
+def _check_lease(settings: Settings, path: Path) -> None:
+    """A claimed row is hidden from other senders for ``alerts.lease``; a lease shorter than
+    a send lets another sender take the row mid-send and send it twice."""
+    lease = settings.alerts.lease
+    name, longest = max(
+        ((n, send_time(o)) for n, o in settings.channels.items()), key=lambda item: item[1]
+    )
+    if lease <= 2 * longest:
+        raise ConfigError(
+            f"{path}: alerts.lease: must be longer than twice the longest channel send "
+            f"({name}: {longest:g}s), got '{lease:g}s'"
+        )
 
 
 def _fetch(t: _Table) -> FetchSettings:
@@ -355,7 +402,7 @@ def _channels(t: _Table) -> dict[str, ChannelSettings]:
         s = t.table("slack")
         channels["slack"] = SlackSettings(
             webhook_url=_url_secret(s, "webhook_url_env"),
-            timeout=s.duration("timeout", 15.0),
+            timeout=s.duration("timeout", 15.0, minimum=MIN_TIMEOUT),
             pace=s.duration("pace", SlackSettings.pace),
         )
         s.done()
@@ -363,7 +410,7 @@ def _channels(t: _Table) -> dict[str, ChannelSettings]:
         w = t.table("webhook")
         channels["webhook"] = WebhookSettings(
             url=_url_secret(w, "url_env"),
-            timeout=w.duration("timeout", 15.0),
+            timeout=w.duration("timeout", 15.0, minimum=MIN_TIMEOUT),
             pace=w.duration("pace", WebhookSettings.pace),
         )
         w.done()
@@ -385,8 +432,8 @@ def _alerts(t: _Table) -> AlertSettings:
         group_wait=t.duration("group_wait", d.group_wait),
         rollup_cap=t.number("rollup_cap", d.rollup_cap, minimum=1),
         rollup_max=t.number("rollup_max", d.rollup_max, minimum=1),
-        lease=t.duration("lease", d.lease),
-        retry_base=t.duration("retry_base", d.retry_base),
+        lease=t.duration("lease", d.lease, minimum=MIN_LEASE),
+        retry_base=t.duration("retry_base", d.retry_base, minimum=MIN_RETRY_BASE),
     )
     t.done()
     return result
@@ -413,8 +460,8 @@ def _email(t: _Table) -> EmailSettings:
         password=password,
         sender=t.string("sender"),
         recipients=recipients,
-        timeout=t.duration("timeout", 30.0),
-        connect_timeout=t.duration("connect_timeout", 10.0),
+        timeout=t.duration("timeout", 30.0, minimum=MIN_TIMEOUT),
+        connect_timeout=t.duration("connect_timeout", 10.0, minimum=MIN_TIMEOUT),
     )
     t.done()
     return result

@@ -10,10 +10,19 @@ one's shingles are in the longer one (``CONTAINMENT``).
 Comparing every new article with every recent one would be quadratic, so each article gets a
 MinHash signature (``PERMUTATIONS`` minimum hashes; the share of equal positions estimates the
 Jaccard similarity) cut into ``BANDS`` LSH bands of ``ROWS`` values. Articles sharing a band
-are the only candidates; the signature estimate then decides. With 64 bands of 2 rows a pair
-at Jaccard 0.2 is a candidate with probability 1 - (1 - 0.2^2)^64 = 0.93, at 0.3 with 0.998,
-while unrelated articles (Jaccard near 0) share no band: the band shape favours recall, the
-estimate (cheap: microseconds) keeps precision.
+are the only candidates; the signature estimate sifts them (cheap: microseconds). With 64
+bands of 2 rows a pair at Jaccard 0.2 is a candidate with probability 1 - (1 - 0.2^2)^64 =
+0.93, at 0.3 with 0.998, while unrelated articles (Jaccard near 0) share no band: the band
+shape favours recall.
+
+The estimate is not the last word. For a short text against a long one it is coarse: one or
+two equal bins out of 128 turn, through the set sizes, into a containment of 60-90%, enough
+to put a 70-word brief that repeats a 40-word background paragraph into a 1,000-word
+article's story. So the few candidates the estimate keeps are checked on their exact shingle
+sets (the candidate's recomputed from its stored text, about a millisecond), against the same
+thresholds. And when either text is short (under ``SHORT_SHINGLES``: a brief, a stub page
+whose extracted text is a paywall notice), the words are too few to vouch for a story alone:
+the headlines must not contradict each other (some word of four letters or more in common).
 ``benchmarks/stories.py`` measures the choice on constructed pairs.
 """
 
@@ -23,7 +32,8 @@ import hashlib
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Set
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -36,6 +46,7 @@ ROWS = PERMUTATIONS // BANDS
 THRESHOLD = 0.25  # estimated Jaccard of 5-word shingles from which two texts are one story
 CONTAINMENT = 0.8  # ... or this share of the shorter text's shingles inside the longer one
 MIN_SHINGLES = 20  # shorter texts (a teaser, a headline) are never grouped by similarity
+SHORT_SHINGLES = 100  # below this on either side, the headlines must agree too
 WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
 
 _BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
@@ -48,6 +59,8 @@ _WORD = re.compile(r"\w+")
 class Signature:
     minhashes: tuple[int, ...]
     shingles: int  # how many distinct shingles the text had
+    # The shingle hashes themselves, when made from the text (not stored: recomputed).
+    hashes: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
         return struct.pack(f"<{len(self.minhashes)}Q", *self.minhashes)
@@ -101,7 +114,7 @@ def signature(text: str) -> Signature | None:
         index, value = h & mask, h >> _BIN_BITS
         if value < bins[index]:
             bins[index] = value
-    return Signature(tuple(_densify(bins)), len(hashes))
+    return Signature(tuple(_densify(bins)), len(hashes), frozenset(hashes))
 
 
 def _densify(bins: list[int]) -> list[int]:
@@ -132,17 +145,61 @@ def same_story(a: Signature, b: Signature) -> bool:
     return jaccard_estimate(a, b) >= THRESHOLD or containment_estimate(a, b) >= CONTAINMENT
 
 
+def exact_similarity(a: Set[int], b: Set[int]) -> float | None:
+    """How alike two shingle sets are when that makes them one story (Jaccard at least
+    ``THRESHOLD``, or the smaller set at least ``CONTAINMENT`` inside the larger), else None."""
+    if not a or not b:
+        return None
+    common = len(a & b)
+    jaccard = common / (len(a) + len(b) - common)
+    containment = common / min(len(a), len(b))
+    qualified = [
+        score
+        for score, floor in ((jaccard, THRESHOLD), (containment, CONTAINMENT))
+        if score >= floor
+    ]
+    return max(qualified) if qualified else None
+
+
+def title_words(title: str) -> set[str]:
+    """The words of a headline that carry meaning (four letters or more)."""
+    return {w for w in words(title) if len(w) >= 4}
+
+
+def titles_agree(a: str, b: str) -> bool:
+    """Headlines do not contradict: they share a word, or one says too little to tell."""
+    wa, wb = title_words(a), title_words(b)
+    return not wa or not wb or bool(wa & wb)
+
+
+def verify(mine: Set[int], title: str, theirs: Set[int], their_title: str) -> float | None:
+    """The exact check of a candidate the estimate kept; its similarity, or None."""
+    score = exact_similarity(mine, theirs)
+    if score is None:
+        return None
+    if min(len(mine), len(theirs)) < SHORT_SHINGLES and not titles_agree(title, their_title):
+        return None
+    return score
+
+
 def assign_story(db: Database, article_id: int, title: str, sig: Signature | None) -> int:
     """Attach the article to the story of its closest recent near-duplicate, or open a new
     story; return the story id. Runs inside the caller's transaction."""
     best: tuple[float, int] | None = None
     if sig is not None:
-        for candidate in stories.candidates(db, sig.band_keys(), window_days=WINDOW_DAYS):
-            other = Signature.from_bytes(candidate.signature, candidate.shingles)
-            if same_story(sig, other):
-                score = max(jaccard_estimate(sig, other), containment_estimate(sig, other))
-                if best is None or score > best[0]:
-                    best = (score, candidate.story_id)
+        kept = [
+            c
+            for c in stories.candidates(db, sig.band_keys(), window_days=WINDOW_DAYS)
+            if same_story(sig, Signature.from_bytes(c.signature, c.shingles))
+        ]
+        wanted = [c.article_id for c in kept] + ([] if sig.hashes else [article_id])
+        texts = stories.titles_and_texts(db, wanted) if kept else {}
+        mine = sig.hashes or shingle_hashes(texts.get(article_id, ("", ""))[1])
+        for candidate in kept:
+            their_title, their_text = texts.get(candidate.article_id, ("", ""))
+            score = verify(mine, title, shingle_hashes(their_text), their_title)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, candidate.story_id)
     story_id = (
         stories.attach(db, article_id, best[1])
         if best

@@ -206,7 +206,23 @@ def _digest_indexes(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS outbox_kind_status ON outbox(kind, status)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _stories, _digest_indexes]
+def _outbox_claims(db: Database) -> None:
+    """Who holds a claimed outbox row (``claim_token``: only that sender may mark it), which
+    message it went out in (``batch_id``: after a crash the same rows are re-sent together, so
+    the repeat carries the same Message-ID), and an index for the digest's ``matched_at``
+    range over every watchlist."""
+    db.execute("ALTER TABLE outbox ADD COLUMN claim_token TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN batch_id TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS matches_matched_at ON matches(matched_at)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _v1,
+    _v2,
+    _stories,
+    _digest_indexes,
+    _outbox_claims,
+]
 LATEST = len(MIGRATIONS)
 
 

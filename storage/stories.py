@@ -35,6 +35,17 @@ def candidates(db: Database, band_keys: Sequence[str], *, window_days: float) ->
     return [Candidate(int(r[0]), int(r[1]), int(r[2]), bytes(r[3])) for r in rows]
 
 
+def titles_and_texts(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Article id -> (title, text), for checking a few candidates on their exact words."""
+    if not article_ids:
+        return {}
+    marks = ", ".join("?" for _ in article_ids)
+    rows = db.execute(
+        f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(article_ids)
+    ).fetchall()
+    return {int(r[0]): (str(r[1] or ""), str(r[2] or "")) for r in rows}
+
+
 def open_story(db: Database, article_id: int, title: str) -> int:
     """A new story whose id is its first article's id."""
     now = clock.iso_now()

@@ -73,3 +73,27 @@ def test_bad_alert_settings_are_named(tmp_path: Path) -> None:
     assert "channels.webhook.url_env: environment variable NO_SUCH_VARIABLE_SET is not set" in (
         result.stderr
     )
+
+
+def test_alerts_list_keeps_control_characters_from_feeds_off_the_terminal(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monitor.toml"
+    path.write_text('database = "m.db"\n[channels.console]\n', encoding="utf-8")
+    db = storage.open_database(tmp_path / "m.db")
+    hostile = {
+        **PAYLOAD,
+        "title": "Baku\x1b[2J\x1b]0;pwned\x07 raid\r\n[99] sent    console Fake row",
+        "watchlist": "rift\x1b[31m",
+    }
+    queue_alerts(db, [("alert:rift:7:console\x1b[0m", "console")], hostile)
+    db.execute("UPDATE outbox SET last_error = 'boom\r\n[98] dead' ")
+    db.conn.commit()
+    db.close()
+    listing = monitor("alerts", "list", config=path)
+    assert listing.returncode == 0, listing.stderr
+    assert "\x1b" not in listing.stdout and "\x07" not in listing.stdout
+    assert "\r" not in listing.stdout
+    lines = listing.stdout.splitlines()
+    assert len(lines) == 3  # the counts, the row, its state: nothing injected
+    assert "Baku" in lines[1] and "Fake row" in lines[1]

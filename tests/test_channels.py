@@ -174,7 +174,7 @@ def test_relay_honours_retry_after_and_dead_letters(httpserver: HTTPServer, tmp_
     report = asyncio.run(relay.deliver_due())
     assert (report.sent, report.retrying, report.dead) == (0, 1, 1)
     rows = {r.dedup_key: r for r in outbox.list_rows(db)}
-    assert rows["a"].status == "pending" and rows["a"].attempts == 1
+    assert rows["a"].status == "pending" and rows["a"].attempts == 0  # a 429 uses no attempt
     assert "HTTP 429" in (rows["a"].last_error or "")
     delay = clock.parse(rows["a"].next_attempt_at) - clock.now()
     assert 119 < delay.total_seconds() <= 122  # Retry-After, under a second of jitter, rounded up

@@ -38,6 +38,10 @@ def test_schedule_or_day_and_time(tmp_path: Path) -> None:
         ('format = "pdf"', "digest.format: expected text, markdown or html"),
         ("channels = 'email'", "digest.channels: expected a list of strings"),
         ("when = 'mon'", "unknown key 'digest.when'"),
+        (
+            'channels = ["console", "emial", "slak"]',
+            r"digest.channels: not configured: 'emial', 'slak' \(configured: console\)",
+        ),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, digest: str, message: str) -> None:

@@ -163,3 +163,32 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_digest_has_its_own_stable_message_id(
+    tmp_path: Path, inbox: tuple[Inbox, int]
+) -> None:
+    """W12 and W21 share their characters (a key once hashed as a sorted string made them
+    collide); a second send of one week is the same mail; each ad-hoc span is its own."""
+    recorder, port = inbox
+    channels = (
+        f'[channels.email]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        'sender = "digest@monitor.test"\nrecipients = ["desk@monitor.test"]'
+    )
+    config = filled(tmp_path, channels=channels)
+    runs = [
+        ["--week", "2026-W12"],
+        ["--week", "2026-W21"],
+        ["--week", "2026-W12"],
+        ["--since", "7d"],
+        ["--since", "14d"],
+    ]
+    for args in runs:
+        result = monitor("digest", *args, "--send", "email", config=config)
+        assert result.returncode == 0, result.stderr
+    ids = [str(m["Message-ID"]) for m in recorder.messages]
+    keys = [str(m["X-News-Monitor-Key"]) for m in recorder.messages]
+    assert ids[0] == ids[2] and keys[0] == keys[2]
+    assert len({ids[0], ids[1], ids[3], ids[4]}) == 4, ids
+    assert "2026-W21" in keys[1]
+    assert keys[3] != keys[4] and "adhoc" in keys[3]

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from test_channels import Recorder, free_port
 
 from monitor.relay import FAULT_ENV
+from storage import clock
 
 
 def email_config(config_for: Callable[..., Path], site: FeedSite, port: int, alerts: str) -> Path:
@@ -110,6 +111,24 @@ def test_smtp_down_for_a_while_then_up_every_alert_arrives_once(
     assert "cannot deliver via 127.0.0.1" in stderr
 
 
+def add_due_rows(db_path: Path, count: int) -> list[str]:
+    """Alerts that came due while the daemon was down (another process queued them)."""
+    db = Database(db_path)
+    try:
+        payload = next(iter(db["outbox"].rows))["payload"]
+        keys = [f"alert:meanwhile:{i}:email" for i in range(count)]
+        with db.conn:
+            for key in keys:
+                db.execute(
+                    "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, "
+                    "next_attempt_at) VALUES (?, 'email', 'alert', ?, ?, ?)",
+                    [key, payload, "2000-01-01T00:00:00Z", "2000-01-01T00:00:00Z"],
+                )
+        return keys
+    finally:
+        db.close()
+
+
 def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
     site: FeedSite, config_for: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -119,20 +138,26 @@ def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
     # Every alert of the cycle is held until stored (group wait), so one roll-up carries all.
-    config = email_config(config_for, site, port, 'group_wait = "3s"\nlease = "2s"')
+    config = email_config(config_for, site, port, 'group_wait = "3s"\nlease = "7s"')
+    db_path = tmp_path / "monitor.db"
     try:
         proc = start(config, **{FAULT_ENV: "kill-after-send:email"})
         code = proc.wait(timeout=60)
         assert code == -signal.SIGKILL, stop(proc)
         assert len(recorder.messages) == 1  # accepted by the server, never marked sent
-        rows = email_rows(tmp_path / "monitor.db")
+        rows = email_rows(db_path)
         assert len(rows) == len(SEED_IDS) and {r["status"] for r in rows} == {"pending"}
+        # The lease ends; by then other alerts are due too. The repeat must still be the
+        # very message the server got, not a new roll-up of everything due.
+        lease_end = max(str(r["next_attempt_at"]) for r in rows)
+        wait_until(lambda: clock.iso_now() > lease_end, 15, "the end of the lease")
+        meanwhile = add_due_rows(db_path, 2)
 
         again = start(config)
         try:
-            wait_until(lambda: len(recorder.messages) >= 2, 60, "the repeated message")
+            wait_until(lambda: len(recorder.messages) >= 3, 60, "the repeat and the others")
             wait_until(
-                lambda: {r["status"] for r in email_rows(tmp_path / "monitor.db")} == {"sent"},
+                lambda: {r["status"] for r in email_rows(db_path)} == {"sent"},
                 30,
                 "the rows marked sent",
             )
@@ -141,7 +166,10 @@ def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
             stop(again)
     finally:
         controller.stop()
-    first, second = recorder.messages
-    assert first["Message-ID"] == second["Message-ID"]
-    assert first["X-News-Monitor-Key"] == second["X-News-Monitor-Key"]
-    assert sorted(keys_of(recorder)) == sorted(2 * [str(r["dedup_key"]) for r in rows])
+    first, *later = recorder.messages
+    [repeat] = [m for m in later if m["Message-ID"] == first["Message-ID"]]
+    assert repeat["X-News-Monitor-Key"] == first["X-News-Monitor-Key"]
+    [other] = [m for m in later if m is not repeat]
+    assert sorted(str(other["X-News-Monitor-Key"]).split()) == sorted(meanwhile)
+    keys = [str(r["dedup_key"]) for r in rows]
+    assert sorted(keys_of(recorder)) == sorted([*keys, *keys, *meanwhile])

@@ -24,6 +24,7 @@ from storage.outbox import OutboxRow
 
 from ..config import EmailSettings
 from ..errors import DeliveryError
+from .errors import ContentRefused
 from .render import (
     also_in,
     facts,
@@ -72,32 +73,55 @@ class EmailChannel:
     def _send_sync(self, message: EmailMessage, to: list[str]) -> None:
         s = self.settings
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 if s.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
                 if s.username and s.password:
                     smtp.login(s.username, s.password)
                 refused = smtp.send_message(message, from_addr=s.sender, to_addrs=to)
+            except BaseException:
+                smtp.close()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refused(self.name, exc.recipients, accepted=False) from exc
+        except smtplib.SMTPDataError as exc:
+            if 500 <= exc.smtp_code < 600:  # this message refused (too big, its content)
+                raise ContentRefused(self.name, _reply(exc)) from exc
+            raise DeliveryError(self.name, _reply(exc)) from exc
         except smtplib.SMTPResponseException as exc:
-            reason = (
-                exc.smtp_error.decode("utf-8", "replace")
-                if isinstance(exc.smtp_error, bytes)
-                else str(exc.smtp_error)
-            )
             raise DeliveryError(
-                self.name,
-                f"SMTP {exc.smtp_code} {one_line(reason)}",
-                permanent=500 <= exc.smtp_code < 600,
+                self.name, _reply(exc), permanent=500 <= exc.smtp_code < 600
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(
                 self.name,
                 f"cannot deliver via {s.host}:{s.port}: {one_line(exc) or type(exc).__name__}",
             ) from exc
+        _hang_up(smtp)  # the message is accepted: nothing after this can fail the send
         if refused:
             raise _refused(self.name, refused, accepted=True)
+
+
+def _hang_up(smtp: smtplib.SMTP) -> None:
+    """QUIT and close, politely and without consequence: once DATA was answered with 250 the
+    server has the message, and a QUIT refused, dropped or timing out must not make the relay
+    send it again."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        pass
+    finally:
+        smtp.close()
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    reason = (
+        exc.smtp_error.decode("utf-8", "replace")
+        if isinstance(exc.smtp_error, bytes)
+        else str(exc.smtp_error)
+    )
+    return f"SMTP {exc.smtp_code} {one_line(reason)}"
 
 
 def _refused(
@@ -115,6 +139,8 @@ def _refused(
 
 def message_id(dedup_keys: Sequence[str], sender: str) -> str:
     """The same alert (or the same roll-up of alerts) always gets the same Message-ID."""
+    if isinstance(dedup_keys, str):  # one key, not its characters (W12 and W21 would collide)
+        dedup_keys = [dedup_keys]
     domain = sender.rpartition("@")[2] or "news-monitor.invalid"
     digest = hashlib.sha256("\n".join(sorted(dedup_keys)).encode()).hexdigest()[:32]
     return f"<{digest}@{one_line(domain)}>"

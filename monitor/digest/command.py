@@ -40,6 +40,13 @@ def choose_period(app: App, since: str | None, week: str | None, clock: Clock) -
     return since_period(since or "7d", zone, now=clock.now())
 
 
+def manual_key(period: Period, channel: str) -> str:
+    """The outbox-style key of a digest sent by hand: its week, else its exact span, so
+    each ad-hoc digest has its own Message-ID and a repeat of one is recognisable."""
+    span = period.week or f"adhoc:{period.start_iso}/{period.end_iso}"
+    return f"digest:{span}:{channel}:manual"
+
+
 def run_digest(app: App, request: DigestRequest, *, clock: Clock | None = None) -> DigestResult:
     clock = clock or Clock.from_env()
     unknown = [name for name in request.send if name not in app.settings.channels]
@@ -54,7 +61,7 @@ def run_digest(app: App, request: DigestRequest, *, clock: Clock | None = None) 
     if request.output:
         result.written = deliver.write_file(digest, request.format, request.output)
     for name in dict.fromkeys(request.send):
-        key = f"digest:{period.week or 'adhoc'}:{name}:manual"
+        key = manual_key(period, name)
         stream = deliver.channel_stream(app.channels, name)
         options = app.settings.channels[name]
         asyncio.run(deliver.send(digest, name, options, key=key, stream=stream))

@@ -13,11 +13,12 @@ each chart beside it as ``<stem>-<watchlist>.png`` and links it by that name.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -92,7 +93,7 @@ def email_message(digest: Digest, settings: EmailSettings, *, key: str) -> Email
     message["From"] = settings.sender
     message["To"] = ", ".join(settings.recipients)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id(key, settings.sender)
+    message["Message-ID"] = message_id([key], settings.sender)
     message["X-News-Monitor-Key"] = one_line(key)
     message.set_content(render(digest, "text"))
     html = render(digest, "html", charts={n: f"cid:{c[1:-1]}" for n, c in cids.items()})
@@ -122,19 +123,30 @@ def webhook_body(digest: Digest) -> dict[str, object]:
 
 
 async def send(
-    digest: Digest, channel: str, settings: ChannelSettings, *, key: str, stream: TextIO
+    digest: Digest,
+    channel: str,
+    settings: ChannelSettings,
+    *,
+    key: str,
+    stream: TextIO,
+    to: Sequence[str] | None = None,
 ) -> None:
-    """Deliver the digest on one channel or raise DeliveryError."""
+    """Deliver the digest on one channel or raise DeliveryError; ``to``: the email
+    recipients still owed it after a partial refusal (None: every configured one)."""
+    # Rendering and drawing charts is CPU work: done in a worker thread, off the event loop.
     if isinstance(settings, EmailSettings):
-        message = email_message(digest, settings, key=key)
-        await EmailChannel(settings).send_message(message)
+        message = await asyncio.to_thread(email_message, digest, settings, key=key)
+        await EmailChannel(settings).send_message(message, to)
     elif isinstance(settings, SlackSettings):
-        await post_json(channel, settings.webhook_url, slack_body(digest), timeout=settings.timeout)
+        body = await asyncio.to_thread(slack_body, digest)
+        await post_json(channel, settings.webhook_url, body, timeout=settings.timeout)
     elif isinstance(settings, WebhookSettings):
-        await post_json(channel, settings.url, webhook_body(digest), timeout=settings.timeout)
+        body = await asyncio.to_thread(webhook_body, digest)
+        await post_json(channel, settings.url, body, timeout=settings.timeout)
     else:
+        text = await asyncio.to_thread(render, digest, "text")
         try:
-            stream.write(render(digest, "text") + "\n")
+            stream.write(text + "\n")
             stream.flush()
         except (OSError, ValueError) as exc:
             raise DeliveryError(channel, f"cannot write to the console: {exc}") from exc

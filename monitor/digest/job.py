@@ -3,7 +3,8 @@
 Delivery mirrors the alert relay: a row is claimed (leased) before sending and marked sent
 only after the channel accepted it; failures are retried with the relay's backoff and end in
 dead-letter, where `monitor alerts list` shows them. The digest is built from the database
-when it is sent, so a retry sends the same week.
+when it is sent, so a retry sends the same week; it is built, rendered and drawn in a worker
+thread, so the daemon's other jobs are not held up meanwhile.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from storage.outbox import OutboxRow
 
 from ..app import App
 from ..errors import DeliveryError
-from ..relay import MAX_ATTEMPTS, backoff
+from ..relay import MAX_ATTEMPTS, backoff, unexpected
 from . import deliver
-from .build import make_digest, zone_of
+from .build import make_digest_apart, zone_of
 from .period import parse_week
 from .schedule import Clock, due_period
 
@@ -70,42 +71,63 @@ async def deliver_due(app: App) -> int:
     """Send every due digest row; return how many were sent."""
     sent = 0
     for row in outbox.due_rows(app.db, digests=True):
-        if outbox.claim(app.db, row.id, lease_seconds=app.settings.alerts.lease) and await _deliver(
-            app, row
-        ):
+        if outbox.channel_held_until(app.db, row.channel):
+            continue  # the channel asked to wait (Retry-After)
+        token = outbox.claim(app.db, row.id, lease_seconds=app.settings.alerts.lease)
+        if token is not None and await _deliver(app, row, token):
             sent += 1
     return sent
 
 
-async def _deliver(app: App, row: OutboxRow) -> bool:
+async def _deliver(app: App, row: OutboxRow, token: str) -> bool:
     options = app.settings.channels.get(row.channel)
     try:
         if options is None:
             raise DeliveryError(row.channel, "channel is not configured", permanent=True)
         period = parse_week(str(row.payload.get("week", "")), zone_of(app.settings))
-        digest = make_digest(app, period)
+        digest = await asyncio.to_thread(make_digest_apart, app, period)
         stream = deliver.channel_stream(app.channels, row.channel)
-        await deliver.send(digest, row.channel, options, key=row.dedup_key, stream=stream)
+        await deliver.send(
+            digest, row.channel, options, key=row.dedup_key, stream=stream, to=row.recipients
+        )
     except asyncio.CancelledError:
         raise  # stays claimed until the lease ends, then is sent again
     except Exception as exc:
         error = exc if isinstance(exc, DeliveryError) else None
         if error is None:
-            log.exception("digest %s failed unexpectedly", row.dedup_key)
+            log.error("digest %s failed unexpectedly: %s", row.dedup_key, unexpected(exc))
             error = DeliveryError(row.channel, f"unexpected {type(exc).__name__}")
-        _failed(app, row, error)
+        _failed(app, row, token, error)
         return False
-    outbox.mark_sent(app.db, row.id)
+    if not outbox.mark_sent(app.db, row.id, token=token):
+        log.warning("digest %s was sent after its lease ran out", row.dedup_key)
+        return False
     log.info("digest sent: %s", row.dedup_key)
     return True
 
 
-def _failed(app: App, row: OutboxRow, error: DeliveryError) -> None:
+def _failed(app: App, row: OutboxRow, token: str, error: DeliveryError) -> None:
+    """Retry later (or dead-letter); refused email recipients are kept on the row, so the
+    retry goes to them alone and the others do not get the digest twice."""
     attempts = row.attempts + 1
+    kept = error.recipients
+    if error.retry_after is not None:  # a 429 binds the channel and uses no attempt
+        outbox.hold_channel(app.db, row.channel, error.retry_after)
+        attempts -= 1
     if error.permanent or attempts >= MAX_ATTEMPTS:
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=None)
+        outbox.mark_failed(
+            app.db, row.id, token=token, error=str(error), retry_in=None, recipients=kept
+        )
         log.error("digest %s dead-lettered: %s", row.dedup_key, error)
     else:
         delay = backoff(attempts, error.retry_after, base=app.settings.alerts.retry_base)
-        outbox.mark_failed(app.db, row.id, error=str(error), retry_in=delay)
+        outbox.mark_failed(
+            app.db,
+            row.id,
+            token=token,
+            error=str(error),
+            retry_in=delay,
+            recipients=kept,
+            counted=error.retry_after is None,
+        )
         log.warning("digest %s will be retried in %.0fs: %s", row.dedup_key, delay, error)
