@@ -1,5 +1,6 @@
-"""Fetching feeds and pages over HTTP: one shared client, bounded concurrency, conditional GET,
-a total deadline per request, a cap on the decoded body, and every redirect hop re-checked.
+"""Fetching feeds and pages over HTTP: one shared client, bounded concurrency (global and per
+host), conditional GET, a total deadline per request, a cap on the decoded body, every redirect
+hop re-checked (scheme here, address at connect time in ``guard.py``).
 
 Every failure leaves as a FetchError whose ``kind`` sorts it (timeout, connect, tls, http_4xx,
 http_429, http_5xx, too_large, redirects, unsafe, protocol).
@@ -8,21 +9,24 @@ http_429, http_5xx, too_large, redirects, unsafe, protocol).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from storage import clock
 
 from .config import FetchSettings
-from .errors import FetchError
-from .urls import check_url
+from .errors import FetchError, UnsafeURL
+from .guard import AddressPolicy, GuardedTransport, HostNotFound, RefusedAddress, parse_networks
+from .urls import require_http
 
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_RETRY_AFTER = 7 * 86400.0  # a longer wait is a broken or hostile header
@@ -57,16 +61,28 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class Fetcher:
-    """``async with Fetcher(settings) as fetcher: await fetcher.get(url)``."""
+    """``async with Fetcher(settings) as fetcher: await fetcher.get(url)``.
+
+    Politeness: at most ``concurrency`` requests in flight, and at most ``per_host`` to one
+    host; a request waits for its host's slot before taking a global one, so a queue of pages
+    from one site never holds the slots other sites could use."""
 
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
         self.slots = asyncio.Semaphore(settings.concurrency)
+        self.host_slots: dict[str, asyncio.Semaphore] = {}
+        policy = AddressPolicy(
+            settings.allow_private_networks, parse_networks(settings.allowed_networks)
+        )
+        limits = httpx.Limits(
+            max_connections=settings.concurrency * 2,
+            max_keepalive_connections=settings.concurrency * 2,
+        )
         self.client = httpx.AsyncClient(
+            transport=GuardedTransport(policy, limits),
             follow_redirects=False,
             timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=settings.concurrency * 2),
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -81,21 +97,23 @@ class Fetcher:
         await self.client.aclose()
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None) -> Response:
-        """GET ``url`` following redirects; 200 and 304 return, anything else raises."""
-        async with self.slots:
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    return await self._follow(url, headers or {})
-            except TimeoutError as exc:
-                raise FetchError(
-                    url, "timeout", f"no complete answer within {self.settings.timeout:g}s"
-                ) from exc
+        """GET ``url`` following redirects; 200 and 304 return, anything else raises.
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> Response:
-        current, permanent = url, True
+        The deadline (``timeout``) covers every hop and the whole body; it starts when the
+        first hop has its slots, so time spent queueing behind other requests is not counted.
+        """
+        current, permanent, deadline = url, True, 0.0
         for _ in range(self.settings.max_redirects + 1):
-            await check_url(current, allow_private=self.settings.allow_private_networks)
-            status, response_headers, body = await self._one(current, headers)
+            require_http(current)
+            async with self._slots_for(current):
+                deadline = deadline or asyncio.get_running_loop().time() + self.settings.timeout
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        status, response_headers, body = await self._one(current, headers or {})
+                except TimeoutError as exc:
+                    raise FetchError(
+                        url, "timeout", f"no complete answer within {self.settings.timeout:g}s"
+                    ) from exc
             if status not in REDIRECTS:
                 moved = current if permanent and current != url else None
                 return Response(current, status, response_headers, body, moved)
@@ -105,6 +123,14 @@ class Fetcher:
             permanent = permanent and status in (301, 308)
             current = urljoin(current, location)
         raise FetchError(url, "redirects", f"more than {self.settings.max_redirects} redirects")
+
+    @contextlib.asynccontextmanager
+    async def _slots_for(self, url: str) -> AsyncIterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        if host not in self.host_slots:
+            self.host_slots[host] = asyncio.Semaphore(self.settings.per_host)
+        async with self.host_slots[host], self.slots:
+            yield
 
     async def _one(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         try:
@@ -119,12 +145,13 @@ class Fetcher:
                 return status, response_headers, body
         except FetchError:
             raise
+        except RefusedAddress as exc:
+            raise UnsafeURL(url, str(exc)) from exc
+        except HostNotFound as exc:
+            raise FetchError(url, "connect", f"cannot connect: {exc}") from exc
         except httpx.TimeoutException as exc:
             raise FetchError(url, "timeout", f"timed out ({type(exc).__name__})") from exc
         except httpx.ConnectError as exc:
-            if "Name or service not known" in str(exc) or "nodename nor servname" in str(exc):
-                host = httpx.URL(url).host
-                raise FetchError(url, "connect", f"cannot connect: host {host} not found") from exc
             kind = (
                 "tls" if isinstance(exc.__cause__, ssl.SSLError) or "SSL" in str(exc) else "connect"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,11 @@ class Feed:
     error_count: int
     last_error: str | None
     last_error_kind: str | None
+    site_url: str | None
+    moved_from: str | None  # the URL it had before a permanent redirect (the oldest one)
+    disabled_reason: str | None
+    last_new_at: str | None  # the last poll that found new entries
+    usual_gap_s: float | None  # the usual time between its entries
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Feed:
@@ -58,8 +64,16 @@ def add_feed(
 
 
 def find_feed(db: Database, url_or_id: str | int) -> Feed | None:
-    column = "id" if isinstance(url_or_id, int) else "url"
-    rows = list(db.query(f"SELECT * FROM feeds WHERE {column} = ?", [url_or_id]))
+    """By id, by URL, or by the URL it had before a permanent redirect moved it."""
+    if isinstance(url_or_id, int):
+        rows = list(db.query("SELECT * FROM feeds WHERE id = ?", [url_or_id]))
+    else:
+        rows = list(
+            db.query(
+                "SELECT * FROM feeds WHERE url = ? OR moved_from = ? ORDER BY url = ? DESC",
+                [url_or_id, url_or_id, url_or_id],
+            )
+        )
     return Feed.from_row(rows[0]) if rows else None
 
 
@@ -106,15 +120,21 @@ def record_success(
     content_hash: str | None,
     title: str | None = None,
     warning: str | None = None,
+    site_url: str | None = None,
+    found_new: bool = False,
+    usual_gap_s: float | None = None,
 ) -> None:
-    """A poll that worked (``status`` is ``new`` or ``unchanged``); a warning may remain."""
+    """A poll that worked (``status`` is ``new`` or ``unchanged``); a warning may remain.
+    The error count goes back to zero, so the backoff starts afresh at the next failure."""
     now = clock.iso_now()
     with write_transaction(db):
         db.execute(
             "UPDATE feeds SET last_status = ?, last_checked_at = ?, last_success_at = ?, "
             "next_check_at = ?, etag = ?, last_modified = ?, content_hash = ?, "
-            "title = COALESCE(?, title), error_count = 0, last_error = ?, "
-            "last_error_kind = ? WHERE id = ?",
+            "title = COALESCE(?, title), site_url = COALESCE(?, site_url), error_count = 0, "
+            "last_error = ?, last_error_kind = ?, "
+            "last_new_at = CASE WHEN ? THEN ? ELSE COALESCE(last_new_at, ?) END, "
+            "usual_gap_s = COALESCE(?, usual_gap_s) WHERE id = ?",
             [
                 status,
                 now,
@@ -124,8 +144,13 @@ def record_success(
                 last_modified,
                 content_hash,
                 title,
+                site_url,
                 warning,
                 "warning" if warning else None,
+                found_new,
+                now,
+                now,
+                usual_gap_s,
                 feed_id,
             ],
         )
@@ -140,3 +165,61 @@ def record_failure(
             "error_count = error_count + 1, last_error = ?, last_error_kind = ? WHERE id = ?",
             [clock.iso_now(), next_check_at, message, kind, feed_id],
         )
+
+
+def move_feed(db: Database, feed_id: int, new_url: str) -> bool:
+    """Point a feed at the URL it moved to for good (HTTP 301/308); False when another feed
+    already has that URL (the two are then left as they are)."""
+    with write_transaction(db):
+        taken = db.execute(
+            "SELECT 1 FROM feeds WHERE url = ? AND id != ?", [new_url, feed_id]
+        ).fetchone()
+        if taken:
+            return False
+        db.execute(
+            "UPDATE feeds SET moved_from = COALESCE(moved_from, url), url = ? WHERE id = ?",
+            [new_url, feed_id],
+        )
+    return True
+
+
+def disable_feed(db: Database, feed_id: int, *, reason: str) -> None:
+    """Stop polling a feed (e.g. HTTP 410 Gone), with the reason shown by ``feeds status``."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE feeds SET enabled = 0, disabled_reason = ?, last_status = 'disabled', "
+            "last_checked_at = ?, last_error = ?, last_error_kind = 'gone' WHERE id = ?",
+            [reason, clock.iso_now(), reason, feed_id],
+        )
+
+
+def enable_feed(db: Database, url_or_id: str | int) -> Feed:
+    """Poll a feed again from now on, with a clean error count."""
+    feed = get_feed(db, url_or_id)
+    with write_transaction(db):
+        db.execute(
+            "UPDATE feeds SET enabled = 1, disabled_reason = NULL, error_count = 0, "
+            "next_check_at = ?, last_error = NULL, last_error_kind = NULL WHERE id = ?",
+            [clock.iso_now(), feed.id],
+        )
+    return get_feed(db, feed.id)
+
+
+def queue_feed_alert(
+    db: Database, key: str, channels: tuple[str, ...], payload: dict[str, Any]
+) -> int:
+    """An operator alert about a feed's health in the outbox, once per ``key`` and channel
+    (the key names the episode: a feed failing since its last success alerts once)."""
+    now = clock.iso_now()
+    body = json.dumps(payload, ensure_ascii=False)
+    queued = 0
+    with write_transaction(db):
+        for channel in channels:
+            cursor = db.execute(
+                "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, "
+                "next_attempt_at) VALUES (?, ?, 'feed_health', ?, ?, ?) "
+                "ON CONFLICT(dedup_key) DO NOTHING",
+                [f"{key}:{channel}", channel, body, now, now],
+            )
+            queued += cursor.rowcount
+    return queued
