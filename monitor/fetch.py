@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import ssl
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -172,42 +172,47 @@ class Fetcher:
                 url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap"
             )
         inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
-        chunks: list[bytes] = []
-        size = 0
+        body = bytearray()
         try:
             async for raw in response.aiter_raw():
-                data = inflater.feed(raw, cap - size + 1) if inflater else raw
-                size += len(data)
-                if size > cap:
-                    raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
-                chunks.append(data)
+                for data in inflater.feed(raw) if inflater else (raw,):
+                    if len(body) + len(data) > cap:
+                        raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
+                    body += data
         except zlib.error as exc:
             raise FetchError(url, "protocol", f"corrupt {encoding} body: {exc}") from exc
-        return b"".join(chunks)
+        return bytes(body)
 
 
 class _Inflater:
-    """gzip/deflate decoding that never produces more than asked for at once."""
+    """gzip/deflate decoding in pieces of at most ``STEP`` bytes, so memory stays near the
+    cap whatever the compression ratio (a 1 GB bomb is a megabyte on the wire)."""
+
+    STEP = 64 * 1024
 
     def __init__(self, encoding: str) -> None:
         wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
         self.inflater = zlib.decompressobj(wbits)
         self.raw_deflate = encoding == "deflate"
 
-    def feed(self, data: bytes, limit: int) -> bytes:
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        pending = data
+        while pending:
+            out = self._decompress(pending)
+            pending = self.inflater.unconsumed_tail
+            if out:
+                yield out
+
+    def _decompress(self, data: bytes) -> bytes:
         try:
-            out = self.inflater.decompress(data, limit)
+            return self.inflater.decompress(data, self.STEP)
         except zlib.error:
             if not self.raw_deflate:
                 raise
             # Some servers send raw deflate without the zlib header.
             self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
             self.raw_deflate = False
-            out = self.inflater.decompress(data, limit)
-        # Output past the limit means the body is over the cap anyway: report one byte more.
-        if self.inflater.unconsumed_tail:
-            return out + b"\0"
-        return out
+            return self.inflater.decompress(data, self.STEP)
 
 
 def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
