@@ -172,16 +172,19 @@ class Fetcher:
                 url, "too_large", f"body of {declared} bytes is over the {cap}-byte cap"
             )
         inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
-        body = bytearray()
+        chunks: list[bytes] = []  # not a growing bytearray: its reallocations copy it whole
+        size = 0
         try:
             async for raw in response.aiter_raw():
                 for data in inflater.feed(raw) if inflater else (raw,):
-                    if len(body) + len(data) > cap:
+                    size += len(data)
+                    if size > cap:
+                        chunks.clear()  # freed now, not when the traceback goes
                         raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
-                    body += data
+                    chunks.append(data)
         except zlib.error as exc:
             raise FetchError(url, "protocol", f"corrupt {encoding} body: {exc}") from exc
-        return bytes(body)
+        return b"".join(chunks)
 
 
 class _Inflater:

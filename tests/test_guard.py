@@ -271,7 +271,7 @@ def test_gzip_bomb_of_1gb_stops_at_the_cap_with_a_small_memory_peak(
         tracemalloc.stop()
 
     assert info.value.kind == "too_large"
-    assert peak < 2 * cap  # 1 GB decoded, yet memory stays near the cap
+    assert peak < 1.5 * cap  # 1 GB decoded, yet memory stays near the cap
     assert time.monotonic() - started < 10
 
 
