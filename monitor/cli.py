@@ -20,7 +20,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from storage import StorageError, articles, feeds, outbox
 from watchlists import Document, Matcher, WatchlistError, load_dir
@@ -33,6 +32,7 @@ from .daemon import run_daemon
 from .errors import ExtractError, InputError, MonitorError
 from .extract import Extraction, extract_page
 from .fetch import Fetcher
+from .schedule import health
 
 err = Console(stderr=True)
 
@@ -185,7 +185,7 @@ def feeds_list(ctx: click.Context) -> None:
     with _app(ctx) as app:
         rows = feeds.list_feeds(app.db)
     for feed in rows:
-        status = feed.last_status or "never polled"
+        status = "disabled" if not feed.enabled else feed.last_status or "never polled"
         click.echo(
             f"[{feed.id}] {feed.url}  {status}" + (f"  ({feed.title})" if feed.title else "")
         )
@@ -194,21 +194,34 @@ def feeds_list(ctx: click.Context) -> None:
 @feeds_group.command("status")
 @click.pass_context
 def feeds_status(ctx: click.Context) -> None:
-    """Show each feed's schedule, errors and last error."""
+    """Show each feed's schedule, errors and health (failing, silent, disabled)."""
     with _app(ctx) as app:
         rows = feeds.list_feeds(app.db)
-    table = Table("id", "url", "status", "last checked", "next check", "errors", "last error")
+        settings = app.settings.fetch
     for f in rows:
-        table.add_row(
-            str(f.id),
-            f.url,
-            f.last_status or "-",
-            f.last_checked_at or "-",
-            f.next_check_at or "-",
-            str(f.error_count),
-            f.last_error or "",
+        state = health(f, settings)
+        click.echo(f"[{f.id}] {f.url}  {f.last_status or 'never polled'}  health: {state.state}")
+        if not state.ok:
+            click.echo(f"    {state.state}: {state.detail}")
+        next_check = f.next_check_at if f.enabled else "never (disabled)"
+        click.echo(
+            f"    last checked {f.last_checked_at or '-'}; next check {next_check or '-'}; "
+            f"errors in a row {f.error_count}"
         )
-    Console(width=200).print(table)
+        if f.last_error and f.last_error != state.detail:
+            click.echo(f"    last error: {f.last_error}")
+    problems = sum(1 for f in rows if not health(f, settings).ok)
+    click.echo(f"{len(rows)} feeds, {problems} needing attention")
+
+
+@feeds_group.command("enable")
+@click.argument("feed")
+@click.pass_context
+def feeds_enable(ctx: click.Context, feed: str) -> None:
+    """Poll a disabled feed again (e.g. after HTTP 410), by URL or id."""
+    with _app(ctx) as app:
+        enabled = feeds.enable_feed(app.db, int(feed) if feed.isdigit() else feed)
+    click.echo(f"enabled: [{enabled.id}] {enabled.url}")
 
 
 @feeds_group.command("remove")

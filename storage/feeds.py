@@ -199,6 +199,7 @@ def enable_feed(db: Database, url_or_id: str | int) -> Feed:
     with write_transaction(db):
         db.execute(
             "UPDATE feeds SET enabled = 1, disabled_reason = NULL, error_count = 0, "
+            "last_status = 're-enabled', "
             "next_check_at = ?, last_error = NULL, last_error_kind = NULL WHERE id = ?",
             [clock.iso_now(), feed.id],
         )

@@ -166,7 +166,9 @@ def test_the_per_host_limit_is_never_exceeded(threaded_server: HTTPServer) -> No
 
     threaded_server.expect_request("/page").respond_with_handler(handler)
     port = threaded_server.port
-    urls = [f"http://{host}:{port}/page?n={i}" for i in range(6) for host in ("127.0.0.1", "localhost")]
+    urls = [
+        f"http://{host}:{port}/page?n={i}" for i in range(6) for host in ("127.0.0.1", "localhost")
+    ]
 
     async def run() -> list[Fetched]:
         settings = FetchSettings(allow_private_networks=True, timeout=10.0, concurrency=10)
