@@ -37,6 +37,7 @@ class Feed:
     disabled_reason: str | None
     last_new_at: str | None  # the last poll that found new entries
     usual_gap_s: float | None  # the usual time between its entries
+    category: str | None  # "News/Caucasus": the OPML folders it was imported from
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Feed:
@@ -46,7 +47,13 @@ class Feed:
 
 
 def add_feed(
-    db: Database, url: str, *, source: str = "cli", interval_s: int | None = None
+    db: Database,
+    url: str,
+    *,
+    source: str = "cli",
+    interval_s: int | None = None,
+    title: str | None = None,
+    category: str | None = None,
 ) -> tuple[Feed, bool]:
     """Add a feed if its URL is not known yet; return it and whether it was added."""
     existing = find_feed(db, url)
@@ -54,9 +61,9 @@ def add_feed(
         return existing, False
     with write_transaction(db):
         db.execute(
-            "INSERT INTO feeds (url, source, interval_s, added_at, next_check_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [url, source, interval_s, clock.iso_now(), clock.iso_now()],
+            "INSERT INTO feeds (url, source, interval_s, added_at, next_check_at, title, "
+            "category) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [url, source, interval_s, clock.iso_now(), clock.iso_now(), title, category],
         )
     feed = find_feed(db, url)
     assert feed is not None
