@@ -23,7 +23,7 @@ from werkzeug import Request, Response
 from monitor.app import open_app
 from monitor.config import FetchSettings, load_settings
 from monitor.cycle import run_cycle
-from monitor.errors import FetchError, UnsafeURL
+from monitor.errors import ConfigError, FetchError, UnsafeURL
 from monitor.fetch import Fetcher
 from monitor.fetch import Response as Fetched
 
@@ -283,3 +283,10 @@ def test_a_small_gzip_body_under_the_cap_is_decoded(httpserver: HTTPServer) -> N
         gzip.compress(body), headers={"Content-Encoding": "gzip"}
     )
     assert fetch(httpserver.url_for("/f.xml"), max_bytes=20_000).body == body
+
+
+def test_allowed_networks_are_validated_at_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text('[fetch]\nallowed_networks = ["127.0.0.1", "intranet"]\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"fetch.allowed_networks: 'intranet' is not an address"):
+        load_settings(config)

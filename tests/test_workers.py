@@ -1,0 +1,88 @@
+"""Extraction on worker processes (``[fetch] workers``): same articles as in-process, really
+in other processes, and a worker that dies fails only its page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+from conftest import SEED_IDS, FeedSite
+from sqlite_utils import Database
+
+from monitor import workers
+from monitor.app import open_app
+from monitor.config import load_settings
+from monitor.cycle import run_cycle
+from monitor.errors import ExtractError
+from monitor.extract import Extraction
+
+
+def whose(body: bytes, *, url: str | None, site_boilerplate: frozenset[str]) -> Extraction:
+    """An 'extraction' that names the process it ran in."""
+    return Extraction(None, None, None, str(os.getpid()), None, body.decode())
+
+
+def dies(body: bytes, *, url: str | None, site_boilerplate: frozenset[str]) -> Extraction:
+    os._exit(3)
+
+
+@pytest.fixture(autouse=True)
+def fresh_pools() -> None:
+    yield
+    workers.shutdown()
+
+
+def test_extraction_runs_in_other_processes() -> None:
+    async def run() -> set[str]:
+        calls = [
+            workers.extract(2, b"x", url=None, site_boilerplate=frozenset(), function=whose)
+            for _ in range(8)
+        ]
+        return {e.site or "" for e in await asyncio.gather(*calls)}
+
+    pids = asyncio.run(run())
+    assert str(os.getpid()) not in pids
+    assert 1 <= len(pids) <= 2
+
+
+def test_a_worker_that_dies_fails_its_page_only() -> None:
+    async def run() -> str:
+        with pytest.raises(ExtractError, match="worker stopped unexpectedly"):
+            await workers.extract(1, b"x", url=None, site_boilerplate=frozenset(), function=dies)
+        after = await workers.extract(
+            1, b"ok", url=None, site_boilerplate=frozenset(), function=whose
+        )
+        return after.text
+
+    assert asyncio.run(run()) == "ok"
+
+
+def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, str]:
+    folder = tmp_path / f"w{count}"
+    folder.mkdir()
+    config = folder / "monitor.toml"
+    config.write_text(
+        f'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nworkers = {count}\n'
+        f'[[feeds]]\nurl = "{site.feed_url}"\n',
+        encoding="utf-8",
+    )
+    app = open_app(load_settings(config))
+    try:
+        report = asyncio.run(run_cycle(app))
+    finally:
+        app.close()
+    assert report.new_articles == len(SEED_IDS)
+    rows = Database(folder / "m.db")["articles"].rows
+    return {row["guid"]: (row["extraction_status"], row["text"]) for row in rows}
+
+
+def test_a_cycle_on_two_workers_stores_what_one_process_does(
+    site: FeedSite, tmp_path: Path
+) -> None:
+    site.serve_seeds()
+    in_process = cycle_texts(site, tmp_path, 0)
+    on_workers = cycle_texts(site, tmp_path, 2)
+    assert on_workers == in_process
+    assert {status for status, _ in on_workers.values()} == {"extracted"}
