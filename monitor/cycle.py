@@ -251,9 +251,10 @@ def _disable(app: App, feed: Feed, exc: FetchError) -> FeedOutcome:
 def _new_entries(app: App, feed: Feed, parsed: list[Entry]) -> list[Entry]:
     """Entries not stored yet (nor given up), each key once."""
     fresh: dict[str, Entry] = {}
+    settled = feeds.settled_entry_keys(app.db, feed.id, [entry.key for entry in parsed])
     for entry in parsed:
         key = entry.key
-        if key in fresh or entries.given_up(app.db, feed.id, key):
+        if key in fresh or key in settled:
             continue
         links = (canonical_url(entry.link),) if entry.link else ()
         if articles.known_entry(app.db, feed.id, key, links) is None:
