@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import re
 import socket
@@ -42,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -294,30 +293,69 @@ class Run:
     seconds: float
     peak_mb: float
     note: str = ""
+    workers_mb: float = field(default_factory=lambda: WORKERS_MB[-1] if WORKERS_MB else 0.0)
+
+
+class Runs(list[Run]):
+    """The table's rows; each is also shown on standard error as soon as it is measured."""
+
+    def append(self, run: Run) -> None:
+        print(
+            f"{run.tool}: {run.phase}: {run.seconds:.1f} s, {run.peak_mb:.0f} MB", file=sys.stderr
+        )
+        super().append(run)
 
 
 def timed(
     command: list[str], *, cwd: Path, env: dict[str, str] | None = None
 ) -> tuple[float, float, str]:
-    """Wall time, peak RSS (MB) and standard output of one process."""
+    """Wall time, peak memory (MB: the process's VmHWM; its worker processes' apart) and
+    standard output of one process. /proc is read while it runs: ``wait4``'s ru_maxrss would
+    count the memory of this process it was forked from."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True
+        )
+        peaks: dict[int, float] = {}
+        while proc.poll() is None:
+            for pid in (proc.pid, *children(proc.pid)):
+                peaks[pid] = max(peaks.get(pid, 0.0), high_water_mb(pid))
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit(f"{command[:3]} failed ({proc.returncode}): {output[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024, output
+        raise SystemExit(f"{command[:3]} failed ({proc.returncode}): {errors[-800:]}")
+    failed = [line for line in errors.splitlines() if line.startswith("failed:")]
+    if failed:
+        print(f"{len(failed)} failed, e.g. {failed[0]}", file=sys.stderr)
+    main = peaks.pop(proc.pid, 0.0)
+    if peaks:
+        print(f"  worker processes' peak: {sum(peaks.values()):.0f} MB", file=sys.stderr)
+    WORKERS_MB.append(sum(peaks.values()))
+    return elapsed, main, output
+
+
+WORKERS_MB: list[float] = []  # worker processes' peak memory, per timed run
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def high_water_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(m.group(1)) / 1024 if m else 0.0
 
 
 def opml(urls: list[str]) -> str:
@@ -327,13 +365,15 @@ def opml(urls: list[str]) -> str:
     return f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
 
 
-def monitor_setup(work: Path, urls: list[str], *, concurrency: int, pages: bool) -> Path:
+def monitor_setup(
+    work: Path, urls: list[str], *, concurrency: int, pages: bool, workers: int
+) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     config = work / "monitor.toml"
     config.write_text(
         'database = "monitor.db"\n[fetch]\nallowed_networks = ["127.0.0.0/8"]\n'
         f"concurrency = {concurrency}\nfetch_pages = {'true' if pages else 'false'}\n"
-        'timeout = "60s"\n[channels.console]\n',
+        f'workers = {workers}\ntimeout = "60s"\n[channels.console]\n',
         encoding="utf-8",
     )
     (work / "feeds.opml").write_text(opml(urls), encoding="utf-8")
@@ -389,6 +429,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--page-feeds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="monitor's fetch.workers")
     parser.add_argument("--no-peers", action="store_true", help="Only news-monitor.")
     args = parser.parse_args()
 
@@ -397,7 +438,7 @@ def main() -> None:
     server = Server(site, args.latency_ms / 1000)
     server.start()
     urls = [site.feed_url(f) for f in range(args.feeds)]
-    runs: list[Run] = []
+    runs = Runs()
 
     def summary(output: str) -> str:
         m = re.search(r"feeds: .*?; articles: \d+ new", output)
@@ -405,7 +446,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as tmp:
         work = Path(tmp)
-        config = monitor_setup(work / "monitor", urls, concurrency=args.concurrency, pages=False)
+        config = monitor_setup(
+            work / "monitor", urls, concurrency=args.concurrency, pages=False, workers=args.workers
+        )
         s, mb, out = monitor_cli(config, "fetch")
         runs.append(Run("monitor fetch", "first cycle (feeds)", s, mb, summary(out)))
         s, mb, out = monitor_cli(config, "fetch", "--all")
@@ -443,7 +486,11 @@ def main() -> None:
         if args.page_feeds:
             page_urls = urls[: args.page_feeds]
             config = monitor_setup(
-                work / "pages", page_urls, concurrency=args.concurrency, pages=True
+                work / "pages",
+                page_urls,
+                concurrency=args.concurrency,
+                pages=True,
+                workers=args.workers,
             )
             s, mb, out = monitor_cli(config, "fetch")
             pages = len(page_urls) * args.items
@@ -463,13 +510,17 @@ def main() -> None:
 def print_table(args: argparse.Namespace, runs: list[Run], requests: int) -> None:
     print(
         f"\n{args.feeds} feeds x {args.items} items on {args.hosts} hosts, "
-        f"{args.latency_ms:g} ms latency, monitor concurrency {args.concurrency} "
-        f"(per host 2); {requests} requests served\n"
+        f"{args.latency_ms:g} ms latency; monitor: concurrency {args.concurrency}, per host 2, "
+        f"{args.workers} worker processes; {requests} requests served; peak memory is the "
+        "process's high-water RSS (VmHWM), its worker processes' in the last column\n"
     )
-    print("| tool | phase | wall s | peak RSS MB | notes |")
-    print("|---|---|---|---|---|")
+    print("| tool | phase | wall s | peak memory MB | notes | workers' peak MB |")
+    print("|---|---|---|---|---|---|")
     for run in runs:
-        print(f"| {run.tool} | {run.phase} | {run.seconds:.1f} | {run.peak_mb:.0f} | {run.note} |")
+        print(
+            f"| {run.tool} | {run.phase} | {run.seconds:.1f} | {run.peak_mb:.0f} | {run.note} "
+            f"| {run.workers_mb:.0f} |"
+        )
     by = {(r.tool, r.phase): r.seconds for r in runs}
     mine = by.get(("monitor fetch", "changed cycle (feeds)"))
     for peer in ("rss2email 3.14", "naive feedparser loop"):

@@ -45,7 +45,6 @@ def _payload(feed: Feed, state: Health) -> dict[str, object]:
         "watchlist": "feed health",
         "severity": "operator",
         "title": f"{TITLES[state.state]}: {feed.title or feed.url}",
-        "site": feed.url,
         "snippets": [state.detail, "`monitor feeds status` shows every feed's state"],
         "url": feed.url,
     }

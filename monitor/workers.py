@@ -1,6 +1,6 @@
-"""Where extraction runs: in a thread of the daemon (``fetch.workers = 0``, the default) or in
-a pool of worker processes (``fetch.workers = N``), so extraction and cleaning - the costly,
-pure-Python part of the pipeline - use more than one core while the event loop keeps
+"""Where the costly, pure-Python stages run - parsing a feed, extracting and cleaning a page:
+in a thread of the daemon (``fetch.workers = 0``, the default) or in a pool of worker
+processes (``fetch.workers = N``), so they use more than one core while the event loop keeps
 fetching, matching and storing.
 
 The pool is made once per process and kept for the next cycles (starting workers costs an
@@ -16,9 +16,13 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, cast
 
-from .errors import ExtractError
-from .extract import Extraction, extract_page
+from .errors import ExtractError, FeedParseError
+from .parse import ParsedFeed, parse_feed
+
+if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never loads trafilatura
+    from .extract import Extraction
 
 _pools: dict[int, ProcessPoolExecutor] = {}
 
@@ -31,7 +35,7 @@ def pool(workers: int) -> ProcessPoolExecutor:
     return _pools[workers]
 
 
-Extractor = Callable[..., Extraction]
+Extractor = Callable[..., "Extraction"]
 
 
 async def extract(
@@ -40,18 +44,58 @@ async def extract(
     *,
     url: str | None,
     site_boilerplate: frozenset[str],
-    function: Extractor = extract_page,
+    function: Extractor | None = None,
 ) -> Extraction:
     """``extract_page`` on ``workers`` processes (0: a thread of this one); ``function`` must
     be a module-level function when processes are used (it is sent to them by name)."""
+    if function is None:
+        from .extract import extract_page
+
+        function = extract_page
     call = functools.partial(function, body, url=url, site_boilerplate=site_boilerplate)
+    return cast("Extraction", await _run(workers, call))
+
+
+async def parse(
+    workers: int,
+    body: bytes,
+    *,
+    url: str,
+    headers: dict[str, str],
+    function: Callable[..., ParsedFeed] = parse_feed,
+) -> ParsedFeed:
+    """``parse_feed`` on ``workers`` processes (0: a thread of this one)."""
+    result = await _run(workers, functools.partial(function, body, url=url, headers=headers))
+    assert isinstance(result, ParsedFeed)
+    return result
+
+
+async def _run(workers: int, call: Callable[[], object]) -> object:
     if workers <= 0:
         return await asyncio.to_thread(call)
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool(workers), call)
+        outcome = await asyncio.get_running_loop().run_in_executor(pool(workers), _in_worker, call)
     except BrokenProcessPool as exc:
         _pools.pop(workers, None)
         raise ExtractError("the extraction worker stopped unexpectedly") from exc
+    kind, value = outcome
+    if kind == "parse_error":
+        url, reason = cast(tuple[str, str], value)
+        raise FeedParseError(url, reason)
+    if kind == "extract_error":
+        raise ExtractError(str(value))
+    return value
+
+
+def _in_worker(call: Callable[[], object]) -> tuple[str, object]:
+    """Run in a worker: the project's errors come back as data (their constructors do not
+    survive pickling), anything else as itself."""
+    try:
+        return "ok", call()
+    except FeedParseError as exc:
+        return "parse_error", (exc.url, exc.reason)
+    except ExtractError as exc:
+        return "extract_error", str(exc)
 
 
 def shutdown() -> None:

@@ -15,7 +15,7 @@ from monitor import workers
 from monitor.app import open_app
 from monitor.config import load_settings
 from monitor.cycle import run_cycle
-from monitor.errors import ExtractError
+from monitor.errors import ExtractError, FeedParseError
 from monitor.extract import Extraction
 
 
@@ -86,3 +86,18 @@ def test_a_cycle_on_two_workers_stores_what_one_process_does(
     on_workers = cycle_texts(site, tmp_path, 2)
     assert on_workers == in_process
     assert {status for status, _ in on_workers.values()} == {"extracted"}
+
+
+def test_a_feed_parse_error_in_a_worker_comes_back_whole() -> None:
+    with pytest.raises(FeedParseError) as info:
+        asyncio.run(workers.parse(1, b"<html><body>hi</body></html>", url="http://x/", headers={}))
+    assert info.value.url == "http://x/"
+    assert info.value.reason == "not a feed: the server sent an HTML page"
+
+
+def test_a_feed_is_parsed_in_a_worker() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>A</title></item></channel></rss>'
+    )
+    parsed = asyncio.run(workers.parse(1, body, url="http://x/", headers={}))
+    assert parsed.title == "T" and [e.title for e in parsed.entries] == ["A"]
