@@ -132,9 +132,19 @@ class Fetcher:
         async with self.host_slots[host], self.slots:
             yield
 
+    async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        request = self.client.build_request("GET", url, headers=headers)
+        try:
+            return await self.client.send(request, stream=True)
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            # Most often a kept-alive connection the server had closed meanwhile; a GET is
+            # safe to send once more, on a fresh connection.
+            return await self.client.send(request, stream=True)
+
     async def _one(self, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         try:
-            async with self.client.stream("GET", url, headers=headers) as response:
+            response = await self._send(url, headers)
+            try:
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
                 status = response.status_code
                 if status in REDIRECTS or status == 304:
@@ -143,6 +153,8 @@ class Fetcher:
                     raise _status_error(url, status, response_headers)
                 body = await self._read_capped(url, response)
                 return status, response_headers, body
+            finally:
+                await response.aclose()
         except FetchError:
             raise
         except RefusedAddress as exc:

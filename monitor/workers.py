@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -31,7 +32,9 @@ def pool(workers: int) -> ProcessPoolExecutor:
     if workers not in _pools:
         # "spawn": forking a process that runs an event loop, threads and SQLite is unsafe.
         context = multiprocessing.get_context("spawn")
-        _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        _pools[workers] = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+        )
     return _pools[workers]
 
 
@@ -85,6 +88,11 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
     if kind == "extract_error":
         raise ExtractError(str(value))
     return value
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the daemon stops its workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _in_worker(call: Callable[[], object]) -> tuple[str, object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import threading
 import time
 import tracemalloc
@@ -290,3 +291,28 @@ def test_allowed_networks_are_validated_at_start_up(tmp_path: Path) -> None:
     config.write_text('[fetch]\nallowed_networks = ["127.0.0.1", "intranet"]\n', "utf-8")
     with pytest.raises(ConfigError, match=r"fetch.allowed_networks: 'intranet' is not an address"):
         load_settings(config)
+
+
+def test_a_connection_dropped_before_the_answer_is_tried_once_more() -> None:
+    """The first connection is closed without an answer (as a server does with a kept-alive
+    connection it has just timed out); the GET is sent again on a fresh one."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    answers = [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"]
+
+    def serve() -> None:
+        for answer in answers:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(answer)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert fetch(f"http://127.0.0.1:{port}/feed.xml").body == b"ok"
+    finally:
+        thread.join(timeout=5)
+        listener.close()
