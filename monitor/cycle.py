@@ -23,7 +23,7 @@ from storage.articles import NewArticle
 from storage.feeds import Feed
 from storage.matches import NewMatch
 from storage.transaction import write_transaction
-from watchlists import Document, Match
+from watchlists import Match
 
 from . import schedule, workers
 from .app import App
@@ -282,8 +282,13 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         article, extraction = await build_article(app, fetcher, feed, entry)
-        document = Document(title=article.title, text=article.text)
-        found = await asyncio.to_thread(app.matcher.match, document)
+        found = await workers.match(
+            app.settings.fetch.workers,
+            app.matcher,
+            str(app.settings.watchlists),
+            title=article.title,
+            text=article.text,
+        )
         return store_article(app, article, found, extraction)
     except asyncio.CancelledError:
         raise

@@ -74,9 +74,10 @@ class Fetcher:
         policy = AddressPolicy(
             settings.allow_private_networks, parse_networks(settings.allowed_networks)
         )
+        # The pool scans its idle connections on every request: keep it no larger than useful.
         limits = httpx.Limits(
             max_connections=settings.concurrency * 2,
-            max_keepalive_connections=settings.concurrency * 2,
+            max_keepalive_connections=settings.concurrency,
         )
         self.client = httpx.AsyncClient(
             transport=GuardedTransport(policy, limits),

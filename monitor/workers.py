@@ -1,7 +1,7 @@
-"""Where the costly, pure-Python stages run - parsing a feed, extracting and cleaning a page:
-in a thread of the daemon (``fetch.workers = 0``, the default) or in a pool of worker
-processes (``fetch.workers = N``), so they use more than one core while the event loop keeps
-fetching, matching and storing.
+"""Where the costly, pure-Python stages run - parsing a feed, extracting and cleaning a page,
+matching an article against the watchlists: in a thread of the daemon (``fetch.workers =
+0``, the default) or in a pool of worker processes (``fetch.workers = N``), so they use more
+than one core while the event loop keeps fetching and storing.
 
 The pool is made once per process and kept for the next cycles (starting workers costs an
 import of trafilatura each); a worker that dies takes only its page with it: the pool is
@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, cast
+
+from watchlists import Document, Match, Matcher, load_dir
 
 from .errors import ExtractError, FeedParseError
 from .parse import ParsedFeed, parse_feed
@@ -71,6 +73,27 @@ async def parse(
     result = await _run(workers, functools.partial(function, body, url=url, headers=headers))
     assert isinstance(result, ParsedFeed)
     return result
+
+
+async def match(
+    workers: int, matcher: Matcher, folder: str, *, title: str, text: str
+) -> list[Match]:
+    """The watchlists matching an article: with ``matcher`` in a thread of this process, or on
+    a worker, which loads the same watchlist folder once (tokenising long texts is the
+    costliest step of a cycle that only reads feeds)."""
+    if workers <= 0:
+        return await asyncio.to_thread(matcher.match, Document(title=title, text=text))
+    found = await _run(workers, functools.partial(_match_here, folder, title, text))
+    return cast(list[Match], found)
+
+
+_matchers: dict[str, Matcher] = {}
+
+
+def _match_here(folder: str, title: str, text: str) -> list[Match]:
+    if folder not in _matchers:
+        _matchers[folder] = Matcher(load_dir(folder).watchlists)
+    return _matchers[folder].match(Document(title=title, text=text))
 
 
 async def _run(workers: int, call: Callable[[], object]) -> object:

@@ -59,7 +59,7 @@ def test_a_worker_that_dies_fails_its_page_only() -> None:
     assert asyncio.run(run()) == "ok"
 
 
-def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, str]:
+def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, tuple[str, str, bool]]:
     folder = tmp_path / f"w{count}"
     folder.mkdir()
     config = folder / "monitor.toml"
@@ -74,8 +74,15 @@ def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, str]:
     finally:
         app.close()
     assert report.new_articles == len(SEED_IDS)
-    rows = Database(folder / "m.db")["articles"].rows
-    return {row["guid"]: (row["extraction_status"], row["text"]) for row in rows}
+    db = Database(folder / "m.db")
+    matched = {
+        row[0]
+        for row in db.execute("SELECT a.guid FROM matches m JOIN articles a ON a.id = m.article_id")
+    }
+    return {
+        row["guid"]: (row["extraction_status"], row["text"], row["guid"] in matched)
+        for row in db["articles"].rows
+    }
 
 
 def test_a_cycle_on_two_workers_stores_what_one_process_does(
@@ -85,7 +92,8 @@ def test_a_cycle_on_two_workers_stores_what_one_process_does(
     in_process = cycle_texts(site, tmp_path, 0)
     on_workers = cycle_texts(site, tmp_path, 2)
     assert on_workers == in_process
-    assert {status for status, _ in on_workers.values()} == {"extracted"}
+    assert {status for status, _, _ in on_workers.values()} == {"extracted"}
+    assert any(matched for _, _, matched in on_workers.values())  # matched on the workers too
 
 
 def test_a_feed_parse_error_in_a_worker_comes_back_whole() -> None:
