@@ -20,7 +20,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from storage import StorageError, articles, clock, feeds, outbox
 from watchlists import (
@@ -45,9 +44,12 @@ from .cycle import CycleReport, run_cycle
 from .daemon import run_daemon
 from .digest import FORMATS
 from .digest.command import DigestRequest, run_digest
+from .discover import Discovered, discover_feed
 from .errors import DeliveryError, ExtractError, InputError, MonitorError
 from .extract import Extraction, extract_page
 from .fetch import Fetcher
+from .opml import read_opml, write_opml
+from .schedule import health
 
 err = Console(stderr=True)
 
@@ -184,15 +186,78 @@ def feeds_group() -> None:
 @feeds_group.command("add")
 @click.argument("url")
 @click.option("--interval", help="Poll interval for this feed, e.g. 10m (default: fetch.interval).")
+@click.option(
+    "--no-discover",
+    is_flag=True,
+    help="Add URL as it is, without fetching it to find the feed a home page advertises.",
+)
 @click.pass_context
-def feeds_add(ctx: click.Context, url: str, interval: str | None) -> None:
-    """Add the feed at URL."""
+def feeds_add(ctx: click.Context, url: str, interval: str | None, no_discover: bool) -> None:
+    """Add the feed at URL, or the feed a site's home page at URL advertises."""
     if not url.startswith(("http://", "https://")):
         raise InputError(f"{url!r} is not an http(s) URL")
     seconds = int(parse_duration(interval, where="--interval")) if interval else None
+    settings = _settings(ctx)
+    found = None if no_discover else asyncio.run(_discover(settings, url))
     with _app(ctx) as app:
-        feed, added = feeds.add_feed(app.db, url, interval_s=seconds)
+        feed, added = feeds.add_feed(
+            app.db,
+            found.url if found else url,
+            interval_s=seconds,
+            title=found.title if found else None,
+        )
     click.echo(f"{'added' if added else 'already present'}: [{feed.id}] {feed.url}")
+    if found and found.how != "feed":
+        click.echo(f"found via {found.how}")
+
+
+async def _discover(settings: Settings, url: str) -> Discovered:
+    async with Fetcher(settings.fetch) as fetcher:
+        return await discover_feed(fetcher, url)
+
+
+@feeds_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def feeds_import(ctx: click.Context, path: Path) -> None:
+    """Add every feed of an OPML file (folders become categories)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    listing = read_opml(data, source=str(path))
+    added = 0
+    with _app(ctx) as app:
+        for item in listing.feeds:
+            _, new = feeds.add_feed(
+                app.db, item.url, source="opml", title=item.title, category=item.category
+            )
+            added += new
+    for line in listing.skipped:
+        click.echo(f"skipped: {line}", err=True)
+    click.echo(
+        f"imported {added} feeds from {path} ({len(listing.feeds) - added} already present, "
+        f"{len(listing.skipped)} skipped)"
+    )
+
+
+@feeds_group.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.pass_context
+def feeds_export(ctx: click.Context, output: Path | None) -> None:
+    """Write every feed as OPML 2.0 (categories as folders)."""
+    with _app(ctx) as app:
+        document = write_opml(feeds.list_feeds(app.db))
+    if output is None:
+        click.echo(document.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(document)
+        click.echo(f"wrote {output}", err=True)
 
 
 @feeds_group.command("list")
@@ -202,7 +267,7 @@ def feeds_list(ctx: click.Context) -> None:
     with _app(ctx) as app:
         rows = feeds.list_feeds(app.db)
     for feed in rows:
-        status = feed.last_status or "never polled"
+        status = "disabled" if not feed.enabled else feed.last_status or "never polled"
         click.echo(
             f"[{feed.id}] {feed.url}  {status}" + (f"  ({feed.title})" if feed.title else "")
         )
@@ -211,21 +276,34 @@ def feeds_list(ctx: click.Context) -> None:
 @feeds_group.command("status")
 @click.pass_context
 def feeds_status(ctx: click.Context) -> None:
-    """Show each feed's schedule, errors and last error."""
+    """Show each feed's schedule, errors and health (failing, silent, disabled)."""
     with _app(ctx) as app:
         rows = feeds.list_feeds(app.db)
-    table = Table("id", "url", "status", "last checked", "next check", "errors", "last error")
+        settings = app.settings.fetch
     for f in rows:
-        table.add_row(
-            str(f.id),
-            f.url,
-            f.last_status or "-",
-            f.last_checked_at or "-",
-            f.next_check_at or "-",
-            str(f.error_count),
-            f.last_error or "",
+        state = health(f, settings)
+        click.echo(f"[{f.id}] {f.url}  {f.last_status or 'never polled'}  health: {state.state}")
+        if not state.ok:
+            click.echo(f"    {state.state}: {state.detail}")
+        next_check = f.next_check_at if f.enabled else "never (disabled)"
+        click.echo(
+            f"    last checked {f.last_checked_at or '-'}; next check {next_check or '-'}; "
+            f"errors in a row {f.error_count}"
         )
-    Console(width=200).print(table)
+        if f.last_error and f.last_error != state.detail:
+            click.echo(f"    last error: {f.last_error}")
+    problems = sum(1 for f in rows if not health(f, settings).ok)
+    click.echo(f"{len(rows)} feeds, {problems} needing attention")
+
+
+@feeds_group.command("enable")
+@click.argument("feed")
+@click.pass_context
+def feeds_enable(ctx: click.Context, feed: str) -> None:
+    """Poll a disabled feed again (e.g. after HTTP 410), by URL or id."""
+    with _app(ctx) as app:
+        enabled = feeds.enable_feed(app.db, int(feed) if feed.isdigit() else feed)
+    click.echo(f"enabled: [{enabled.id}] {enabled.url}")
 
 
 @feeds_group.command("remove")

@@ -7,6 +7,7 @@ folder. Secrets never live in the file: it names environment variables that hold
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -83,8 +84,15 @@ class FetchSettings:
     max_bytes: int = 10_000_000
     max_redirects: int = 5
     allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()  # reachable even when private networks are not
     user_agent: str = USER_AGENT
     fetch_pages: bool = True
+    per_host: int = 2  # requests in flight to one host at once
+    max_backoff: float = 6 * 3600.0  # longest wait after repeated failures
+    failing_after: int = 5  # consecutive failures before a feed is reported as failing
+    silent_factor: float = 4.0  # silent: no new entry for this many times its usual gap
+    health_channels: tuple[str, ...] | None = None  # feed-health alerts; None: every channel
+    workers: int = 0  # worker processes for extraction; 0 extracts in the daemon's threads
 
 
 @dataclass(frozen=True)
@@ -369,11 +377,30 @@ def _fetch(t: _Table) -> FetchSettings:
         max_bytes=t.size("max_bytes", d.max_bytes),
         max_redirects=t.number("max_redirects", d.max_redirects),
         allow_private_networks=t.flag("allow_private_networks", d.allow_private_networks),
+        allowed_networks=_networks(t),
         user_agent=t.string("user_agent", d.user_agent),
         fetch_pages=t.flag("fetch_pages", d.fetch_pages),
+        per_host=t.number("per_host", d.per_host, minimum=1),
+        max_backoff=t.duration("max_backoff", d.max_backoff),
+        failing_after=t.number("failing_after", d.failing_after, minimum=1),
+        silent_factor=float(t.number("silent_factor", int(d.silent_factor), minimum=1)),
+        health_channels=t.strings("health_channels") if "health_channels" in t.data else None,
+        workers=t.number("workers", d.workers),
     )
     t.done()
     return result
+
+
+def _networks(t: _Table) -> tuple[str, ...]:
+    values = t.strings("allowed_networks")
+    for value in values:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{t.path}: fetch.allowed_networks: {value!r} is not an address or network"
+            ) from exc
+    return values
 
 
 def _feeds(value: Any, path: Path) -> tuple[FeedSettings, ...]:

@@ -23,13 +23,15 @@ from storage.articles import NewArticle
 from storage.feeds import Feed
 from storage.matches import NewMatch
 from storage.transaction import write_transaction
-from watchlists import Document, Match
+from watchlists import Match
 
+from . import schedule, workers
 from .app import App
 from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError
 from .extract import Extraction, extract_page, html_to_text
 from .fetch import Fetcher
+from .health import raise_alerts
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
 from .stories import assign_story, signature
@@ -37,8 +39,10 @@ from .urls import canonical_url, site_of
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 6 * 3600.0
 MAX_ENTRY_ATTEMPTS = 3  # polls an entry is retried before falling back or giving up
+# Entries of one feed in flight at once: enough to keep per-host page slots busy, few enough
+# that fifty feeds of fifty new entries do not hold 2,500 articles in memory together.
+ENTRY_BATCH = 8
 
 
 @dataclass
@@ -68,6 +72,7 @@ class EntryOutcome:
 class CycleReport:
     feeds: list[FeedOutcome] = field(default_factory=list)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    health_alerts: int = 0  # operator alerts queued about failing, silent or disabled feeds
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.feeds if outcome.status == status)
@@ -115,6 +120,7 @@ async def run_cycle(
 
     async with Fetcher(app.settings.fetch) as fetcher:
         await asyncio.gather(*(one(feed, fetcher) for feed in due))
+    report.health_alerts = raise_alerts(app)
     report.delivery.add(await app.relay.deliver_due())
     return report
 
@@ -130,35 +136,53 @@ async def poll_feed(
     except Exception as exc:
         log.exception("feed %s: unexpected error", feed.url)
         reason = f"internal error: {type(exc).__name__}: {one_line(exc)}"[:500]
-        return _record_failure(app, feed, "internal", reason, None)
+        return _record_failure(app, feed, FetchError(feed.url, "internal", reason))
+
+
+def conditional_headers(feed: Feed) -> dict[str, str]:
+    """The validators exactly as the server sent them: an ETag is opaque, and a
+    Last-Modified is echoed byte for byte rather than re-formatted."""
+    headers = {}
+    if feed.etag:
+        headers["If-None-Match"] = feed.etag
+    if feed.last_modified:
+        headers["If-Modified-Since"] = feed.last_modified
+    return headers
 
 
 async def refresh_feed(
     app: App, fetcher: Fetcher, feed: Feed, *, stop: asyncio.Event | None = None
 ) -> FeedOutcome:
-    conditional = {}
-    if feed.etag:
-        conditional["If-None-Match"] = feed.etag
-    if feed.last_modified:
-        conditional["If-Modified-Since"] = feed.last_modified
     try:
-        response = await fetcher.get(feed.url, headers=conditional)
+        response = await fetcher.get(feed.url, headers=conditional_headers(feed))
+        moved = _follow_move(app, feed, response.permanent_redirect)
         if response.not_modified:
-            return _unchanged(app, feed, feed.etag, feed.last_modified)
+            return _unchanged(app, feed, feed.etag, feed.last_modified, moved)
         digest = hashlib.sha256(response.body).hexdigest()
         etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
-        if digest == feed.content_hash:
-            return _unchanged(app, feed, etag, modified)
-        parsed = await asyncio.to_thread(
-            parse_feed, response.body, url=feed.url, headers=response.headers
+        if digest == feed.content_hash:  # same bytes as last time: not parsed again
+            return _unchanged(app, feed, etag, modified, moved)
+        parsed = await workers.parse(
+            app.settings.fetch.workers,
+            response.body,
+            url=response.url,
+            headers=response.headers,
+            function=parse_feed,
         )
     except FetchError as exc:
-        return _record_failure(app, feed, exc.kind, exc.reason, exc.retry_after)
+        if exc.status == 410:
+            return _disable(app, feed, exc)
+        return _record_failure(app, feed, exc)
     except FeedParseError as exc:
-        return _record_failure(app, feed, "parse", exc.reason, None)
+        return _record_failure(app, feed, FetchError(feed.url, "parse", exc.reason))
 
     fresh = _new_entries(app, feed, parsed.entries)
-    results = await asyncio.gather(*(process_entry(app, fetcher, feed, e, stop) for e in fresh))
+    results: list[EntryOutcome] = []
+    for start in range(0, len(fresh), ENTRY_BATCH):
+        batch = fresh[start : start + ENTRY_BATCH]
+        results += await asyncio.gather(
+            *(process_entry(app, fetcher, feed, e, stop) for e in batch)
+        )
     outcome = FeedOutcome(feed.url, "new")
     outcome.new_articles = sum(1 for r in results if r.status == "stored")
     outcome.matches = sum(r.matches for r in results)
@@ -172,60 +196,78 @@ async def refresh_feed(
     deferred = any(r.status == "deferred" for r in results)
     if outcome.new_articles == 0:
         outcome.status = "unchanged"
-    outcome.warning = warning
+    outcome.warning = "; ".join(filter(None, [moved, warning])) or None
     feeds.record_success(
         app.db,
         feed.id,
         status=outcome.status,
-        next_check_at=clock.iso_now(_interval(app, feed)),
+        next_check_at=clock.iso_now(schedule.interval(feed, app.settings.fetch)),
         # Entries waiting for a retry: keep the old validators so the feed is read again.
         etag=feed.etag if deferred else etag,
         last_modified=feed.last_modified if deferred else modified,
         content_hash=feed.content_hash if deferred else digest,
         title=parsed.title,
+        site_url=parsed.site_url,
         warning=warning,
+        found_new=outcome.new_articles > 0,
+        usual_gap_s=schedule.usual_gap([entry.published for entry in parsed.entries]),
     )
     if warning:
         log.warning("%s: %s", feed.url, warning)
     return outcome
 
 
-def _interval(app: App, feed: Feed) -> float:
-    return float(feed.interval_s or app.settings.fetch.interval)
+def _follow_move(app: App, feed: Feed, new_url: str | None) -> str | None:
+    """A 301/308 chain moves the feed for good: store its new URL (302/307 never get here)."""
+    if not new_url or new_url == feed.url:
+        return None
+    if feeds.move_feed(app.db, feed.id, new_url):
+        log.warning("feed %s moved permanently to %s", feed.url, new_url)
+        return f"moved permanently to {new_url}; the stored URL is updated"
+    return f"moved permanently to {new_url}, which is already another feed; URL kept"
 
 
-def _unchanged(app: App, feed: Feed, etag: str | None, modified: str | None) -> FeedOutcome:
+def _unchanged(
+    app: App, feed: Feed, etag: str | None, modified: str | None, moved: str | None = None
+) -> FeedOutcome:
     feeds.record_success(
         app.db,
         feed.id,
         status="unchanged",
-        next_check_at=clock.iso_now(_interval(app, feed)),
+        next_check_at=clock.iso_now(schedule.interval(feed, app.settings.fetch)),
         etag=etag,
         last_modified=modified,
         content_hash=feed.content_hash,
     )
-    return FeedOutcome(feed.url, "unchanged")
+    return FeedOutcome(feed.url, "unchanged", warning=moved)
 
 
-def _record_failure(
-    app: App, feed: Feed, kind: str, reason: str, retry_after: float | None
-) -> FeedOutcome:
-    delay = min(MAX_BACKOFF, _interval(app, feed) * 2 ** min(feed.error_count, 10))
-    if retry_after:
-        delay = max(delay, retry_after)
-    feeds.record_failure(
-        app.db, feed.id, kind=kind, message=reason, next_check_at=clock.iso_now(delay)
+def _record_failure(app: App, feed: Feed, exc: FetchError) -> FeedOutcome:
+    delay = schedule.after_failure(
+        feed, app.settings.fetch, status=exc.status, retry_after=exc.retry_after
     )
-    log.error("feed failed: %s: %s", feed.url, reason)
+    feeds.record_failure(
+        app.db, feed.id, kind=exc.kind, message=exc.reason, next_check_at=clock.iso_now(delay)
+    )
+    log.error("feed failed: %s: %s", feed.url, exc.reason)
+    return FeedOutcome(feed.url, "failed", error=f"{feed.url}: {exc.reason}")
+
+
+def _disable(app: App, feed: Feed, exc: FetchError) -> FeedOutcome:
+    """410 Gone: the site says the feed is gone for good, so polling it again is rude."""
+    reason = f"{exc.reason} Gone: the site removed this feed; disabled (`monitor feeds enable`)"
+    feeds.disable_feed(app.db, feed.id, reason=reason)
+    log.error("feed disabled: %s: %s", feed.url, reason)
     return FeedOutcome(feed.url, "failed", error=f"{feed.url}: {reason}")
 
 
 def _new_entries(app: App, feed: Feed, parsed: list[Entry]) -> list[Entry]:
     """Entries not stored yet (nor given up), each key once."""
     fresh: dict[str, Entry] = {}
+    settled = feeds.settled_entry_keys(app.db, feed.id, [entry.key for entry in parsed])
     for entry in parsed:
         key = entry.key
-        if key in fresh or entries.given_up(app.db, feed.id, key):
+        if key in fresh or key in settled:
             continue
         links = (canonical_url(entry.link),) if entry.link else ()
         if articles.known_entry(app.db, feed.id, key, links) is None:
@@ -241,13 +283,15 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         article, extraction = await build_article(app, fetcher, feed, entry)
-        document = Document(
+        found = await workers.match(
+            app.settings.fetch.workers,
+            app.matcher,
+            str(app.settings.watchlists),
             title=article.title,
             text=article.text,
             site=article.canonical_url or article.url or "",
             lang=article.language or "",
         )
-        found = await asyncio.to_thread(app.matcher.match, document)
         return store_article(app, article, found, extraction)
     except asyncio.CancelledError:
         raise
@@ -279,8 +323,12 @@ async def build_article(
             known = boilerplate.known(
                 app.db, site_of(page.url), min_articles=app.settings.clean.learn_after
             )
-            extraction = await asyncio.to_thread(
-                extract_page, page.body, url=page.url, site_boilerplate=known
+            extraction = await workers.extract(
+                app.settings.fetch.workers,
+                page.body,
+                url=page.url,
+                site_boilerplate=known,
+                function=extract_page,
             )
         except FetchError as exc:
             tried = entries.attempts(app.db, feed.id, entry.key) + 1

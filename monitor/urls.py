@@ -28,6 +28,7 @@ TRACKING_PARAMS = frozenset(
     }
 )
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address is inside
 
 
 def canonical_url(url: str) -> str:
@@ -60,28 +61,50 @@ def site_of(url: str | None) -> str | None:
 
 
 def is_public_address(address: str) -> bool:
+    """Globally reachable unicast; IPv6 forms that carry an IPv4 address (mapped, NAT64,
+    6to4, Teredo) are judged by that IPv4 address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    if embedded is not None:
+        return is_public_address(str(embedded))
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return False
     return ip.is_global and not ip.is_multicast
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL that is not http(s), or whose host resolves to a non-public address."""
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def require_http(url: str) -> None:
+    """Refuse a URL that is not http(s) or has no host (checked on every redirect hop)."""
     try:
         parts = urlsplit(url)
-        port = parts.port
-        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise UnsafeURL(url, f"not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeURL(
             url, f"scheme {parts.scheme or '(none)'!r} is not allowed (http/https only)"
         )
-    if not host:
+    if not parts.hostname:
         raise UnsafeURL(url, "URL has no host")
+
+
+async def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse a URL that is not http(s), or whose host resolves to a non-public address: a
+    check before any request (the fetcher itself checks again at connect time)."""
+    require_http(url)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port
     if allow_private:
         return
     try:

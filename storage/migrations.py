@@ -216,12 +216,29 @@ def _outbox_claims(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS matches_matched_at ON matches(matched_at)")
 
 
+def _feed_schedule(db: Database) -> None:
+    """Per-feed scheduling state: the URL a permanent redirect moved the feed from (so the
+    config's old URL still names it), why it was disabled (HTTP 410), when it last had new
+    entries and its usual gap between entries (to tell a feed that went silent), and the
+    category an OPML import gave it."""
+    for statement in (
+        "ALTER TABLE feeds ADD COLUMN moved_from TEXT",
+        "ALTER TABLE feeds ADD COLUMN disabled_reason TEXT",
+        "ALTER TABLE feeds ADD COLUMN last_new_at TEXT",
+        "ALTER TABLE feeds ADD COLUMN usual_gap_s REAL",
+        "ALTER TABLE feeds ADD COLUMN category TEXT",
+        "CREATE INDEX feeds_moved_from ON feeds(moved_from)",
+    ):
+        db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
     _stories,
     _digest_indexes,
     _outbox_claims,
+    _feed_schedule,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -1,0 +1,205 @@
+"""Whole-pipeline throughput: articles per second through fetch, extract, clean, match and
+store (one ``run_cycle``), on 0, 1 and 2 extraction worker processes, against bare
+trafilatura on the same pages, in one run.
+
+The pages are the public extraction benchmark sets (``html/ID.html.gz``; by default
+``<repo>/../shared/bench/extraction``, or ``--bench-dir`` / ``NEWS_MONITOR_BENCH_DIR``). They
+are written to a temporary folder with feeds listing them (``--per-feed`` items per feed) and
+served by ``python -m http.server`` on 127.0.0.1 in its own process.
+
+- "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
+  page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
+- "pipeline, N workers": a fresh database, every feed due, ``run_cycle`` timed from start to
+  end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process);
+  the worker pool is started and warmed up before the clock starts, as in a running daemon.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/pipeline.py [--sets ...] [--limit N] [--per-feed 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import trafilatura
+
+from monitor import workers
+from monitor.app import open_app
+from monitor.config import load_settings
+from monitor.cycle import run_cycle
+from storage import feeds
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench" / "extraction"
+BENCH_ENV = "NEWS_MONITOR_BENCH_DIR"
+SETS = ("scrapinghub", "wcxb-dev-articles")
+
+
+def load_pages(bench: Path, sets: list[str], limit: int | None) -> list[tuple[str, bytes]]:
+    pages = []
+    for name in sets:
+        files = sorted((bench / name / "html").glob("*.html.gz"))[:limit]
+        pages += [
+            (f"{name}-{f.name.removesuffix('.html.gz')}", gzip.decompress(f.read_bytes()))
+            for f in files
+        ]
+    return pages
+
+
+def write_site(root: Path, pages: list[tuple[str, bytes]], port: int, per_feed: int) -> list[str]:
+    (root / "p").mkdir(parents=True)
+    (root / "f").mkdir()
+    for page_id, html in pages:
+        (root / "p" / f"{page_id}.html").write_bytes(html)
+    urls = []
+    for start in range(0, len(pages), per_feed):
+        items = "".join(
+            f"<item><title>{escape(page_id)}</title>"
+            f"<link>http://127.0.0.1:{port}/p/{page_id}.html</link>"
+            f'<guid isPermaLink="false">{escape(page_id)}</guid></item>'
+            for page_id, _ in pages[start : start + per_feed]
+        )
+        name = f"feed{start // per_feed}.xml"
+        (root / "f" / name).write_text(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}'
+            "</channel></rss>",
+            encoding="utf-8",
+        )
+        urls.append(f"http://127.0.0.1:{port}/f/{name}")
+    return urls
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bare_trafilatura(pages: list[tuple[str, bytes]], port: int) -> float:
+    started = time.perf_counter()
+    for page_id, html in pages:
+        trafilatura.extract(
+            html, url=f"http://127.0.0.1:{port}/p/{page_id}.html", include_comments=False
+        )
+    return time.perf_counter() - started
+
+
+def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
+    work.mkdir()
+    config = work / "monitor.toml"
+    config.write_text(
+        f'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nworkers = {count}\n'
+        'timeout = "60s"\n[channels.console]\n',
+        encoding="utf-8",
+    )
+    with open(os.devnull, "w") as quiet:
+        app = open_app(load_settings(config), stream=quiet)
+        try:
+            for url in urls:
+                feeds.add_feed(app.db, url)
+            if count:
+                warm = [workers.pool(count).submit(pow, 2, 2) for _ in range(count * 2)]
+                for future in warm:
+                    future.result()
+                # Import the extractor in each worker before the clock starts.
+                asyncio.run(_warm_extract(count))
+            started = time.perf_counter()
+            report = asyncio.run(run_cycle(app))
+            elapsed = time.perf_counter() - started
+        finally:
+            app.close()
+            workers.shutdown()
+    return elapsed, report.new_articles
+
+
+async def _warm_extract(count: int) -> None:
+    page = b"<html><body><article><p>" + b"Warm up text. " * 50 + b"</p></article></body></html>"
+    await asyncio.gather(
+        *(
+            workers.extract(count, page, url=None, site_boilerplate=frozenset())
+            for _ in range(count * 2)
+        ),
+        return_exceptions=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--bench-dir", type=Path, default=Path(os.environ.get(BENCH_ENV, DEFAULT_BENCH_DIR))
+    )
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
+    parser.add_argument("--limit", type=int, help="First N pages of each set.")
+    parser.add_argument("--per-feed", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args()
+
+    pages = load_pages(args.bench_dir, args.sets, args.limit)
+    if not pages:
+        raise SystemExit(f"no pages under {args.bench_dir}")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        root = Path(tmp)
+        urls = write_site(root / "site", pages, port, args.per_feed)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(root / "site"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1.0)
+            rows = [("bare trafilatura (1 process)", bare_trafilatura(pages, port), len(pages))]
+            for count in args.workers:
+                seconds, stored = pipeline(root / f"w{count}", urls, count)
+                label = (
+                    f"pipeline, {count} worker processes"
+                    if count
+                    else "pipeline, in-process threads"
+                )
+                rows.append((label, seconds, stored))
+        finally:
+            server.terminate()
+            server.wait()
+
+    print(
+        f"\n{len(pages)} pages ({', '.join(args.sets)}), {len(urls)} feeds, "
+        f"{os.cpu_count()} cores\n"
+    )
+    print("| run | articles | seconds | articles/s |")
+    print("|---|---|---|---|")
+    rates = {}
+    for label, seconds, count in rows:
+        rates[label] = count / seconds
+        print(f"| {label} | {count} | {seconds:.1f} | {count / seconds:.1f} |")
+    bare = rates["bare trafilatura (1 process)"]
+    one, two = rates.get("pipeline, 1 worker processes"), rates.get("pipeline, 2 worker processes")
+    if one:
+        print(f"\npipeline on 1 worker: {one / bare:.0%} of bare trafilatura's throughput")
+    if two:
+        print(f"pipeline on 2 workers: {two / bare:.0%} of bare trafilatura's throughput")
+    if one and two:
+        print(f"2 workers / 1 worker: {two / one:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

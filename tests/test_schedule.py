@@ -1,0 +1,356 @@
+"""Per-feed scheduling against a real local server and real SQLite: Retry-After in both forms,
+backoff growth and reset, 301/308 vs 302/307, 410, feed health (failing, silent) with its
+operator alert, validators echoed exactly, unchanged bodies not re-parsed, and a restart that
+does not poll early."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from conftest import monitor, monitor_env, rss
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+import monitor.cycle as cycle
+from monitor.app import App, open_app
+from monitor.config import load_settings
+from monitor.cycle import CycleReport, run_cycle
+from monitor.schedule import health, usual_gap
+from storage import clock, feeds, outbox
+from storage.feeds import Feed
+
+FEED = rss([{"title": "One", "link": "http://127.0.0.1/1", "guid": "1", "description": "x"}])
+
+
+def make_app(tmp_path: Path, urls: list[str], fetch: str = "") -> App:
+    config = tmp_path / "monitor.toml"
+    lines = [
+        'database = "m.db"',
+        "[fetch]",
+        'allowed_networks = ["127.0.0.1"]',
+        'interval = "60s"',
+        'max_backoff = "300s"',
+        "fetch_pages = false",
+        fetch,
+        "[channels.console]",
+    ]
+    lines += [f'[[feeds]]\nurl = "{url}"' for url in urls]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return open_app(load_settings(config), stream=io.StringIO())
+
+
+@pytest.fixture
+def app_for(tmp_path: Path) -> Iterator[object]:
+    opened: list[App] = []
+
+    def make(urls: list[str], fetch: str = "") -> App:
+        app = make_app(tmp_path, urls, fetch)
+        opened.append(app)
+        return app
+
+    yield make
+    for app in opened:
+        app.close()
+
+
+def poll(app: App, *, include_all: bool = True) -> CycleReport:
+    return asyncio.run(run_cycle(app, include_all=include_all))
+
+
+def the_feed(app: App) -> Feed:
+    return feeds.list_feeds(app.db)[0]
+
+
+def wait_of(feed: Feed) -> float:
+    """Seconds from now until the feed's next check."""
+    assert feed.next_check_at is not None
+    return (clock.parse(feed.next_check_at) - clock.now()).total_seconds()
+
+
+# --- Retry-After and backoff ---------------------------------------------------------------
+
+
+def test_429_with_retry_after_in_seconds_sets_the_next_check(
+    httpserver: HTTPServer, app_for
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "3600"}
+    )
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    report = poll(app)
+
+    feed = the_feed(app)
+    assert report.count("failed") == 1
+    assert feed.error_count == 1 and feed.last_error_kind == "http_429"
+    assert 3590 <= wait_of(feed) <= 3600  # not the 60 s backoff: the server's word
+
+
+def test_429_with_retry_after_as_http_date_sets_the_next_check(
+    httpserver: HTTPServer, app_for
+) -> None:
+    when = clock.now() + timedelta(hours=2)
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)}
+    )
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    poll(app)
+
+    assert 7190 <= wait_of(the_feed(app)) <= 7200
+
+
+def test_503_retry_after_is_honoured_but_a_500_one_is_not(httpserver: HTTPServer, app_for) -> None:
+    httpserver.expect_request("/a.xml").respond_with_data(
+        "", status=503, headers={"Retry-After": "1800"}
+    )
+    httpserver.expect_request("/b.xml").respond_with_data(
+        "", status=500, headers={"Retry-After": "1800"}
+    )
+    app = app_for([httpserver.url_for("/a.xml"), httpserver.url_for("/b.xml")])
+
+    poll(app)
+
+    a, b = feeds.list_feeds(app.db)
+    assert 1790 <= wait_of(a) <= 1800
+    assert 50 <= wait_of(b) <= 60  # the first backoff step: one interval
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets_after_a_success(
+    httpserver: HTTPServer, app_for
+) -> None:
+    state = {"fail": True}
+
+    def handler(request: Request) -> Response:
+        if state["fail"]:
+            return Response("down", status=500)
+        return Response(FEED, content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    waits = []
+    for _ in range(5):
+        poll(app)
+        waits.append(wait_of(the_feed(app)))
+    assert [round(w, -1) for w in waits] == [60, 120, 240, 300, 300]  # cap: max_backoff
+    assert the_feed(app).error_count == 5
+
+    state["fail"] = False
+    poll(app)
+    assert the_feed(app).error_count == 0
+    assert 50 <= wait_of(the_feed(app)) <= 60
+
+    state["fail"] = True
+    poll(app)
+    assert 50 <= wait_of(the_feed(app)) <= 60  # the backoff starts afresh
+
+
+# --- redirects and 410 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "moves"), [(301, True), (308, True), (302, False), (307, False)]
+)
+def test_permanent_redirects_move_the_feed_and_temporary_ones_do_not(
+    httpserver: HTTPServer, app_for, status: int, moves: bool
+) -> None:
+    old, new = httpserver.url_for("/old.xml"), httpserver.url_for("/new.xml")
+    httpserver.expect_request("/old.xml").respond_with_data(
+        "", status=status, headers={"Location": "/new.xml"}
+    )
+    httpserver.expect_request("/new.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    app = app_for([old])
+
+    report = poll(app)
+
+    assert report.count("new") == 1
+    assert the_feed(app).url == (new if moves else old)
+    if moves:
+        assert "moved permanently to" in (report.feeds[0].warning or "")
+        # The config still names the old URL: the next start does not add it again.
+        again = app_for([old])
+        assert [f.url for f in feeds.list_feeds(again.db)] == [new]
+
+
+def test_410_disables_the_feed_with_a_visible_reason(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("gone", status=410)
+    app = make_app(tmp_path, [httpserver.url_for("/feed.xml")])
+    try:
+        report = poll(app)
+        assert "HTTP 410 Gone" in (report.feeds[0].error or "")
+        assert not the_feed(app).enabled
+        assert poll(app).feeds == []  # not polled again, even with --all
+    finally:
+        app.close()
+    config = tmp_path / "monitor.toml"
+
+    status = monitor("feeds", "status", config=config)
+    assert "disabled" in status.stdout and "HTTP 410 Gone" in status.stdout
+
+    enabled = monitor("feeds", "enable", "1", config=config)
+    assert enabled.returncode == 0, enabled.stderr
+    assert "enabled: [1]" in enabled.stdout
+    assert "disabled" not in monitor("feeds", "list", config=config).stdout
+
+
+# --- health: failing and silent feeds ------------------------------------------------------
+
+
+def test_a_feed_that_keeps_failing_is_reported_and_alerted_once(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=500)
+    app = make_app(tmp_path, [httpserver.url_for("/feed.xml")], "failing_after = 2")
+    try:
+        alerts = [poll(app).health_alerts for _ in range(4)]
+        rows = [r for r in outbox.list_rows(app.db) if r.kind == "feed_health"]
+    finally:
+        app.close()
+
+    assert alerts == [0, 1, 0, 0]  # once per episode, not once per poll
+    assert len(rows) == 1 and rows[0].status == "sent"
+    assert rows[0].payload["title"].startswith("feed keeps failing")
+    status = monitor("feeds", "status", config=tmp_path / "monitor.toml").stdout
+    assert "failing" in status and "4 failures in a row" in status
+
+
+def test_a_feed_silent_for_longer_than_usual_is_reported(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    app = make_app(tmp_path, [httpserver.url_for("/feed.xml")])
+    try:
+        poll(app)
+        feed = the_feed(app)
+        assert health(feed, app.settings.fetch).ok
+        # Usually an entry an hour; the last one came ten hours ago.
+        app.db.execute(
+            "UPDATE feeds SET usual_gap_s = 3600, last_new_at = ? WHERE id = ?",
+            [clock.iso_now(-36000), feed.id],
+        )
+        app.db.conn.commit()
+        state = health(the_feed(app), app.settings.fetch)
+        assert state.state == "silent"
+        assert state.detail == "no new entry for 10h (usually one every 1h)"
+        assert poll(app).health_alerts == 1
+    finally:
+        app.close()
+    assert "silent" in monitor("feeds", "status", config=tmp_path / "monitor.toml").stdout
+
+
+def test_usual_gap_is_the_median_gap_between_entries() -> None:
+    dates = ["2025-07-01T00:00:00Z", "2025-07-01T01:00:00Z", "2025-07-01T03:00:00Z", None]
+    assert usual_gap(dates) == 5400.0
+    assert usual_gap(["2025-07-01T00:00:00Z", "2025-07-01T01:00:00Z"]) is None
+
+
+# --- politeness: validators and unchanged bodies -------------------------------------------
+
+
+def test_validators_are_echoed_exactly_as_received(httpserver: HTTPServer, app_for) -> None:
+    etag, modified = 'W/"a b, c"', "Mon, 03 Apr 2023 01:02:03 GMT"
+    seen: list[tuple[str | None, str | None]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(
+            (request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"))
+        )
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304)
+        return Response(FEED, headers={"ETag": etag, "Last-Modified": modified})
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    assert poll(app).count("new") == 1
+    assert poll(app).count("unchanged") == 1
+    assert seen == [(None, None), (etag, modified)]
+
+
+def test_an_unchanged_body_is_not_parsed_again(
+    httpserver: HTTPServer, app_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )  # no validators at all: only the content hash can tell
+    parsed: list[str] = []
+    real = cycle.parse_feed
+
+    def counting(body: bytes, **kwargs: object) -> object:
+        parsed.append(str(kwargs["url"]))
+        return real(body, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cycle, "parse_feed", counting)
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    assert poll(app).count("new") == 1
+    assert poll(app).count("unchanged") == 1
+    assert len(httpserver.log) == 2
+    assert len(parsed) == 1
+
+
+# --- restarts -------------------------------------------------------------------------------
+
+
+def test_a_second_fetch_does_not_poll_before_the_next_check(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    make_app(tmp_path, [httpserver.url_for("/feed.xml")]).close()
+    config = tmp_path / "monitor.toml"
+
+    first = monitor("fetch", config=config)
+    second = monitor("fetch", config=config)
+
+    assert "feeds: 1 fetched" in first.stdout, first.stderr
+    assert "feeds: 0 fetched, 0 unchanged, 0 failed" in second.stdout, second.stderr
+    assert len(httpserver.log) == 1
+
+
+def test_a_restarted_daemon_does_not_poll_early(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    make_app(tmp_path, [httpserver.url_for("/feed.xml")]).close()
+    config = tmp_path / "monitor.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[fetch]", '[daemon]\ncheck_every = "1s"\n[fetch]'), "utf-8")
+
+    def run_daemon_until(condition: object, seconds: float) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=monitor_env(),
+        )
+        try:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not condition():  # type: ignore[operator]
+                time.sleep(0.1)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+    run_daemon_until(lambda: len(httpserver.log) >= 1, 30)
+    assert len(httpserver.log) == 1
+    run_daemon_until(lambda: False, 4)  # four check_every ticks after a fresh start
+    assert len(httpserver.log) == 1
