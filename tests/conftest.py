@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -16,6 +18,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
+from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -201,3 +204,22 @@ def queue_alerts(db: Any, rows: list[tuple[str, str]], payload: dict[str, Any]) 
                 " VALUES (?, ?, 'alert', ?, '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z')",
                 [key, channel, json.dumps(payload)],
             )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def smtp_server(handler: object, port: int | None = None) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 answering with ``handler``; yields its port."""
+    port = port or free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

@@ -7,15 +7,13 @@ import asyncio
 import email
 import email.policy
 import json
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import queue_alerts
+from conftest import free_port, queue_alerts, smtp_server
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -59,22 +57,11 @@ class Recorder:
         return self.reply
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Recorder, int]]:
     recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(recorder) as port:
         yield recorder, port
-    finally:
-        controller.stop()
 
 
 def email_settings(port: int) -> EmailSettings:

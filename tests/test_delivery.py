@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import queue_alerts
+from conftest import free_port, queue_alerts, smtp_server
 from pytest_httpserver import HTTPServer
-from test_channels import PAYLOAD, Recorder, email_settings, free_port
+from test_channels import PAYLOAD, Recorder, email_settings
 from werkzeug import Request, Response
 
 import storage
@@ -170,13 +169,8 @@ class Refusing(Recorder):
 @pytest.fixture
 def refusing() -> Iterator[tuple[Refusing, int]]:
     handler = Refusing()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 def make_due(db: Any) -> None:

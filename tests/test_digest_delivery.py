@@ -9,8 +9,7 @@ from pathlib import Path
 
 import digest_week as week
 import pytest
-from aiosmtpd.controller import Controller
-from test_channels import free_port
+from conftest import smtp_server
 from test_delivery import Refusing, make_due
 
 from monitor.app import App, open_app
@@ -22,13 +21,8 @@ from storage import digests, outbox
 @pytest.fixture
 def smtp() -> Iterator[tuple[Refusing, int]]:
     handler = Refusing()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 def email_config(tmp_path: Path, port: int, recipients: list[str]) -> Path:

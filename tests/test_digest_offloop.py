@@ -11,8 +11,8 @@ from pathlib import Path
 
 import digest_week as week
 import pytest
-from aiosmtpd.controller import Controller
-from test_channels import Recorder, free_port
+from conftest import smtp_server
+from test_channels import Recorder
 
 import storage
 from monitor.app import open_app
@@ -23,13 +23,9 @@ from storage import digests
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Recorder, int]]:
-    handler, port = Recorder(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    handler = Recorder()
+    with smtp_server(handler) as port:
         yield handler, port
-    finally:
-        controller.stop()
 
 
 async def with_ticker(work: Callable[[], Awaitable[int]]) -> tuple[int, float, float]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,8 +13,7 @@ from typing import Any
 
 import digest_week as week
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import monitor
+from conftest import monitor, smtp_server
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -33,16 +31,9 @@ class Inbox:
 
 @pytest.fixture
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     recorder = Inbox()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(recorder) as port:
         yield recorder, port
-    finally:
-        controller.stop()
 
 
 def filled(tmp_path: Path, **kwargs: str) -> Path:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import queue_alerts
-from test_channels import PAYLOAD, Recorder, email_settings, free_port
+from conftest import free_port, queue_alerts
+from test_channels import PAYLOAD, Recorder, email_settings
 from test_delivery import make_due
 
 import storage

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from conftest import SEED_IDS, FeedSite, monitor_env
+from conftest import SEED_IDS, FeedSite, free_port, monitor_env
 from sqlite_utils import Database
-from test_channels import Recorder, free_port
+from test_channels import Recorder
 
 from monitor.relay import FAULT_ENV
 from storage import clock

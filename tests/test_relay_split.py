@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from conftest import queue_alerts
+from conftest import free_port, queue_alerts
 from pytest_httpserver import HTTPServer
-from test_channels import PAYLOAD, Recorder, email_settings, free_port
+from test_channels import PAYLOAD, Recorder, email_settings
 from werkzeug import Request, Response
 
 import storage
