@@ -75,12 +75,9 @@ def period_matches(
         "a.id AS article_id, a.title, a.url, a.site, a.fetched_at, substr(a.text, 1, 400) AS head, "
         "a.story_id "
         "FROM matches m JOIN articles a ON a.id = m.article_id "
-        "WHERE m.matched_at >= ? AND m.matched_at < ?"
     )
-    params: list[Any] = [start, end]
-    if watchlists:
-        sql += f" AND m.watchlist IN ({', '.join('?' for _ in watchlists)})"
-        params += list(watchlists)
+    where, params = _period_filter("m.", start, end, watchlists)
+    sql += where
     return [
         MatchRow(
             watchlist=r[0],
@@ -104,15 +101,22 @@ def period_terms(
     db: Database, start: str, end: str, watchlists: Sequence[str] | None = None
 ) -> list[tuple[str, tuple[str, ...]]]:
     """(watchlist, matched terms) of every match in [start, end): the baseline for trends."""
-    sql = (
-        "SELECT watchlist, json_extract(explanation, '$.terms') FROM matches "
-        "WHERE matched_at >= ? AND matched_at < ?"
-    )
+    where, params = _period_filter("", start, end, watchlists)
+    sql = "SELECT watchlist, json_extract(explanation, '$.terms') FROM matches " + where
+    return [(r[0], _strings(r[1])) for r in db.execute(sql, params)]
+
+
+def _period_filter(
+    alias: str, start: str, end: str, watchlists: Sequence[str] | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of matches made in [start, end), optionally of
+    some watchlists only; ``alias`` prefixes the matches table's columns."""
+    where = f"WHERE {alias}matched_at >= ? AND {alias}matched_at < ?"
     params: list[Any] = [start, end]
     if watchlists:
-        sql += f" AND watchlist IN ({', '.join('?' for _ in watchlists)})"
+        where += f" AND {alias}watchlist IN ({', '.join('?' for _ in watchlists)})"
         params += list(watchlists)
-    return [(r[0], _strings(r[1])) for r in db.execute(sql, params)]
+    return where, params
 
 
 @dataclass(frozen=True)

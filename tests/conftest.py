@@ -8,6 +8,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -223,3 +225,23 @@ def smtp_server(handler: object, port: int | None = None) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+class InFlight:
+    """A server handler that holds each request for ``hold`` seconds and records the most
+    requests it ever had in flight at once (to prove a concurrency limit)."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self.peak = 0
+        self._now = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response:
+        with self._lock:
+            self._now += 1
+            self.peak = max(self.peak, self._now)
+        time.sleep(self.hold)
+        with self._lock:
+            self._now -= 1
+        return Response(b"ok")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from conftest import InFlight
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -302,20 +303,7 @@ def test_connection_refused() -> None:
 
 
 def test_concurrency_is_bounded(threaded_server: HTTPServer) -> None:
-    lock = threading.Lock()
-    in_flight = 0
-    peak = 0
-
-    def handler(request: Request) -> Response:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.3)
-        with lock:
-            in_flight -= 1
-        return Response(b"ok")
-
+    handler = InFlight(hold=0.3)
     threaded_server.expect_request("/page").respond_with_handler(handler)
     url = threaded_server.url_for("/page")
 
@@ -329,7 +317,7 @@ def test_concurrency_is_bounded(threaded_server: HTTPServer) -> None:
     elapsed = time.monotonic() - started
 
     assert [r.body for r in results] == [b"ok"] * 6
-    assert peak == 2  # never more than 2, and the two slots really are used in parallel
+    assert handler.peak == 2  # never more than 2, and the two slots really are used in parallel
     assert elapsed >= 0.85  # three rounds of 0.3 s
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEED_TITLES, rss
+from conftest import SEED_TITLES, InFlight, rss
 from pytest_httpserver import HTTPServer
 from sqlite_utils import Database
 from werkzeug import Request, Response
@@ -184,19 +184,7 @@ def test_the_per_host_limit_is_never_exceeded(threaded_server: HTTPServer) -> No
 
 
 def test_the_per_host_limit_is_configurable(threaded_server: HTTPServer) -> None:
-    lock = threading.Lock()
-    in_flight = peak = 0
-
-    def handler(request: Request) -> Response:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.2)
-        with lock:
-            in_flight -= 1
-        return Response(b"ok")
-
+    handler = InFlight(hold=0.2)
     threaded_server.expect_request("/page").respond_with_handler(handler)
     url = threaded_server.url_for("/page")
 
@@ -206,7 +194,7 @@ def test_the_per_host_limit_is_configurable(threaded_server: HTTPServer) -> None
             await asyncio.gather(*(fetcher.get(f"{url}?n={i}") for i in range(9)))
 
     asyncio.run(run())
-    assert peak == 3
+    assert handler.peak == 3
 
 
 def test_a_clear_user_agent_is_sent(httpserver: HTTPServer) -> None:
