@@ -137,8 +137,9 @@ def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
-    # Every alert of the cycle is held until stored (group wait), so one roll-up carries all.
-    config = email_config(config_for, site, port, 'group_wait = "3s"\nlease = "7s"')
+    # Every alert of the cycle is held until stored (group wait, long enough for a slow
+    # cycle on a loaded machine), so one roll-up carries all.
+    config = email_config(config_for, site, port, 'group_wait = "10s"\nlease = "7s"')
     db_path = tmp_path / "monitor.db"
     try:
         proc = start(config, **{FAULT_ENV: "kill-after-send:email"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sqlite3
 import subprocess
 import sys
 import time
@@ -350,7 +351,12 @@ def test_a_restarted_daemon_does_not_poll_early(httpserver: HTTPServer, tmp_path
             proc.terminate()
             proc.wait(timeout=15)
 
-    run_daemon_until(lambda: len(httpserver.log) >= 1, 30)
+    def polled_and_stored() -> bool:  # the poll's outcome is saved, not only requested
+        with sqlite3.connect(tmp_path / "m.db") as conn:
+            row = conn.execute("SELECT last_success_at FROM feeds").fetchone()
+        return row is not None and row[0] is not None
+
+    run_daemon_until(polled_and_stored, 30)
     assert len(httpserver.log) == 1
     run_daemon_until(lambda: False, 4)  # four check_every ticks after a fresh start
     assert len(httpserver.log) == 1
