@@ -165,7 +165,7 @@ def exact_jaccard(a: str, b: str) -> float:
 
 
 def lsh_candidate(a: stories.Signature, b: stories.Signature) -> bool:
-    return bool(set(a.band_keys()) & set(b.band_keys()))
+    return bool(set(a.band_keys) & set(b.band_keys))
 
 
 Decision = Callable[[Pair], bool]

@@ -34,7 +34,7 @@ from .fetch import Fetcher
 from .health import raise_alerts
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
-from .stories import assign_story, signature
+from .stories import assign_story
 from .urls import canonical_url, site_of
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,8 @@ async def run_cycle(
     async with Fetcher(app.settings.fetch) as fetcher:
         await asyncio.gather(*(one(feed, fetcher) for feed in due))
     report.health_alerts = raise_alerts(app)
+    with write_transaction(app.db):
+        boilerplate.forget_stale(app.db, min_articles=app.settings.clean.learn_after)
     report.delivery.add(await app.relay.deliver_due())
     return report
 
@@ -283,7 +285,7 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         article, extraction = await build_article(app, fetcher, feed, entry)
-        found = await workers.match(
+        analysis = await workers.analyse(
             app.settings.fetch.workers,
             app.matcher,
             str(app.settings.watchlists),
@@ -292,7 +294,7 @@ async def process_entry(
             site=article.canonical_url or article.url or "",
             lang=article.language or "",
         )
-        return store_article(app, article, found, extraction)
+        return store_article(app, article, analysis, extraction)
     except asyncio.CancelledError:
         raise
     except _Defer as exc:
@@ -368,7 +370,7 @@ async def build_article(
 
 
 def store_article(
-    app: App, article: NewArticle, found: list[Match], extraction: Extraction | None = None
+    app: App, article: NewArticle, analysis: workers.Analysis, extraction: Extraction | None = None
 ) -> EntryOutcome:
     """The article, its matches, their outbox rows and the site's block counts in one
     transaction; an article already stored under another URL or feed is not stored again."""
@@ -380,17 +382,16 @@ def store_article(
             if u
         )
     )
-    sig = signature(article.text)  # CPU work done before taking the write lock
     with write_transaction(app.db):
         if articles.known_entry(app.db, article.feed_id or 0, article.entry_key, links):
             return EntryOutcome("known")
         article_id = articles.insert_article(app.db, article)
-        story_id = assign_story(app.db, article_id, article.title, sig)
+        story_id = assign_story(app.db, article_id, article.title, analysis.signature)
         if article.feed_id is not None:
             entries.clear(app.db, article.feed_id, article.entry_key)
         if extraction is not None and extraction.blocks:
             boilerplate.record(app.db, article.site, extraction.blocks)
-        for match in found:
+        for match in analysis.matches:
             # A watchlist naming only channels that are not configured still alerts somewhere.
             routed = tuple(c for c in match.channels if c in configured) or configured
             if match.severity != "immediate":
@@ -404,7 +405,7 @@ def store_article(
                 payload,
                 story_id=story_id,
             )
-    return EntryOutcome("stored", matches=len(found))
+    return EntryOutcome("stored", matches=len(analysis.matches))
 
 
 def alert_payload(article: NewArticle, article_id: int, match: Match) -> dict[str, object]:

@@ -1,8 +1,9 @@
 """Extracting an article's text and metadata from its page with trafilatura.
 
-Order: trafilatura's main-content extraction (comments excluded) with metadata; the page's
-``<html lang>`` when trafilatura reports no language. When a page yields nothing, the caller
-falls back to the feed's own content (``html_to_text``) and stores the reason.
+Order: the page is parsed once; its metadata is read from what it declares (``metadata.py``)
+before trafilatura's main-content extraction (comments excluded) works on the same tree; then
+the cleaning stage. When a page yields nothing, the caller falls back to the feed's own
+content (``html_to_text``) and stores the reason.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import lxml.html
 import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
+from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
 from .clean import Dropped, clean_body
 from .errors import ExtractError
 from .links import lazy_anchor_texts
+from .metadata import read_metadata
+from .urls import site_of
 
-_LANG = re.compile(rb"<html[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?)", re.I)
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -50,18 +53,18 @@ def extract_page(
     if not raw.strip():
         raise ExtractError("the page is empty")
     try:
+        tree = parse_page(raw)
+        if tree is None:
+            raise ExtractError("the page could not be parsed as HTML")
+        # Read before extraction: trafilatura prunes the tree it is given.
+        meta = read_metadata(tree, url)
         document = trafilatura.bare_extraction(
-            raw,
-            url=url,
-            include_comments=False,
-            with_metadata=True,
-            date_extraction_params={"extensive_search": False, "original_date": True},
+            tree, url=url, include_comments=False, with_metadata=False
         )
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
     if not isinstance(document, Document) or not (document.text or "").strip():
         raise ExtractError("no article text found on the page")
-    language = document.language or _page_language(raw)
     text = unicodedata.normalize("NFC", (document.text or "").strip())
     dropped: tuple[Dropped, ...] = ()
     blocks: tuple[tuple[str, str], ...] = ()
@@ -69,27 +72,70 @@ def extract_page(
         cleaned = clean_body(
             document.body,
             site_boilerplate=site_boilerplate,
-            title=document.title,
+            title=meta.title,
             links=lazy_anchor_texts(raw),
         )
         if cleaned.text is not None:
             text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
         blocks = tuple(cleaned.blocks)
     return Extraction(
-        title=document.title or None,
-        author=document.author or None,
-        published=document.date or None,
-        site=document.sitename or document.hostname or None,
-        language=language.lower() if language else None,
+        title=meta.title,
+        author=meta.author,
+        published=meta.published,
+        site=meta.site or site_of(url or "") or None,
+        language=meta.language,
         text=text,
         dropped=dropped,
         blocks=blocks,
     )
 
 
-def _page_language(raw: bytes) -> str | None:
-    m = _LANG.search(raw[:4096])
-    return m.group(1).decode("ascii").replace("_", "-") if m else None
+# trafilatura's own parser options, with lxml's C-level default element classes instead of
+# lxml.html's Python lookup (called for every element touched, to give form controls their
+# own classes, which extraction never uses): the same HtmlElement tree, ~10% less extraction
+# time. A test checks that trafilatura's output is the same as on its own parse.
+_PARSER = lxml.html.HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
+
+def parse_page(raw: bytes) -> lxml.html.HtmlElement | None:
+    """The page's tree, parsed as ``trafilatura.load_html`` does (encoding guess, repairs,
+    a bytes retry, the rejection of what is not HTML at all), on the faster parser above."""
+    text = decode_file(raw)
+    beginning = text[:50].lower()
+    text = repair_faulty_html(text, beginning)
+    tree, retried = None, False
+    try:
+        tree = lxml.html.fromstring(text, parser=_PARSER)
+    except ValueError:  # a string with an encoding declaration: libxml2 wants bytes
+        tree, retried = _parse_bytes(text), True
+    except etree.LxmlError:
+        tree = None
+    if (tree is None or len(tree) < 1) and not retried:
+        tree = _parse_bytes(text)
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None  # not HTML, or too little of it to hold an article
+    return tree
+
+
+def _parse_bytes(text: str) -> lxml.html.HtmlElement | None:
+    try:
+        return lxml.html.fromstring(text.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except (ValueError, etree.LxmlError):
+        return None
 
 
 def html_to_text(fragment: str) -> str:

@@ -1,7 +1,8 @@
 """Where the costly, pure-Python stages run - parsing a feed, extracting and cleaning a page,
-matching an article against the watchlists: in a thread of the daemon (``fetch.workers =
-0``, the default) or in a pool of worker processes (``fetch.workers = N``), so they use more
-than one core while the event loop keeps fetching and storing.
+matching an article against the watchlists and computing its story signature: in a thread of
+the daemon (``fetch.workers = 0``, the default) or in a pool of worker processes
+(``fetch.workers = N``), so they use more than one core while the event loop keeps fetching
+and storing.
 
 The pool is made once per process and kept for the next cycles (starting workers costs an
 import of trafilatura each); a worker that dies takes only its page with it: the pool is
@@ -17,12 +18,14 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from watchlists import Document, Match, Matcher, load_dir
 
 from .errors import ExtractError, FeedParseError
 from .parse import ParsedFeed, parse_feed
+from .stories import Signature, signature
 
 if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never loads trafilatura
     from .extract import Extraction
@@ -75,7 +78,16 @@ async def parse(
     return result
 
 
-async def match(
+@dataclass(frozen=True)
+class Analysis:
+    """What the stages after extraction need from an article's text: the watchlists it
+    matches and its story signature (both pure CPU work, so both run on a worker)."""
+
+    matches: list[Match]
+    signature: Signature | None
+
+
+async def analyse(
     workers: int,
     matcher: Matcher,
     folder: str,
@@ -84,24 +96,30 @@ async def match(
     text: str,
     site: str = "",
     lang: str = "",
-) -> list[Match]:
-    """The watchlists matching an article: with ``matcher`` in a thread of this process, or on
-    a worker, which loads the same watchlist folder once (tokenising long texts is the
-    costliest step of a cycle that only reads feeds)."""
+) -> Analysis:
+    """Match an article against the watchlists and compute its story signature: with
+    ``matcher`` in a thread of this process, or on a worker, which loads the same watchlist
+    folder once (tokenising long texts is the costliest step of a cycle that only reads
+    feeds, and shingling them for the signature the next one)."""
     if workers <= 0:
         document = Document(title=title, text=text, site=site, lang=lang)
-        return await asyncio.to_thread(matcher.match, document)
-    found = await _run(workers, functools.partial(_match_here, folder, title, text, site, lang))
-    return cast(list[Match], found)
+        return await asyncio.to_thread(_analyse, matcher, document)
+    found = await _run(workers, functools.partial(_analyse_here, folder, title, text, site, lang))
+    return cast(Analysis, found)
 
 
 _matchers: dict[str, Matcher] = {}
 
 
-def _match_here(folder: str, title: str, text: str, site: str, lang: str) -> list[Match]:
+def _analyse(matcher: Matcher, document: Document) -> Analysis:
+    return Analysis(matcher.match(document), signature(document.text))
+
+
+def _analyse_here(folder: str, title: str, text: str, site: str, lang: str) -> Analysis:
     if folder not in _matchers:
         _matchers[folder] = Matcher(load_dir(folder).watchlists)
-    return _matchers[folder].match(Document(title=title, text=text, site=site, lang=lang))
+    document = Document(title=title, text=text, site=site, lang=lang)
+    return _analyse(_matchers[folder], document)
 
 
 async def _run(workers: int, call: Callable[[], object]) -> object:

@@ -232,6 +232,14 @@ def _feed_schedule(db: Database) -> None:
         db.execute(statement)
 
 
+def _boilerplate_indexes(db: Database) -> None:
+    """Each page fetch asks for its site's learned fingerprints (those on N articles or more):
+    without an index on the count that read every fingerprint the site ever showed. The
+    last-seen index lets a cycle forget, cheaply, blocks seen too rarely to ever count."""
+    db.execute("CREATE INDEX boilerplate_site_articles ON boilerplate(site, articles)")
+    db.execute("CREATE INDEX boilerplate_last_seen ON boilerplate(last_seen)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -239,6 +247,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _digest_indexes,
     _outbox_claims,
     _feed_schedule,
+    _boilerplate_indexes,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import storage
-from storage import articles, feeds, matches, migrations, outbox
+from storage import articles, boilerplate, feeds, matches, migrations, outbox
 from storage.articles import NewArticle
 from storage.matches import NewMatch
 
@@ -141,3 +141,31 @@ def test_known_entry_by_key_or_canonical_url(tmp_path: Path) -> None:
     assert articles.known_entry(db, feed.id, "k1") == stored
     assert articles.known_entry(db, other.id, "k1") is None
     assert articles.known_entry(db, other.id, "new-guid", ["https://example.org/k1"]) == stored
+
+
+def test_learned_boilerplate_keeps_furniture_and_forgets_stale_one_off_paragraphs(
+    tmp_path: Path,
+) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    appeal, paragraph = ("fp-appeal", "Support us"), ("fp-story", "A one-off paragraph")
+    for _ in range(3):
+        boilerplate.record(db, "example.org", [appeal])
+    boilerplate.record(db, "example.org", [paragraph])
+    boilerplate.record(db, "other.net", [paragraph])
+    assert boilerplate.known(db, "example.org", min_articles=3) == {"fp-appeal"}
+    assert boilerplate.known(db, "other.net", min_articles=3) == frozenset()
+    # The lookup per page uses the count index, not a scan of every fingerprint of the site.
+    plan = " ".join(
+        str(row[-1])
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT fingerprint FROM boilerplate WHERE site = ? AND articles >= ?",
+            ["example.org", 3],
+        )
+    )
+    assert "boilerplate_site_articles" in plan
+
+    assert boilerplate.forget_stale(db, min_articles=3) == 0  # all seen just now
+    db.execute("UPDATE boilerplate SET last_seen = '2020-01-01T00:00:00Z'")
+    assert boilerplate.forget_stale(db, min_articles=3) == 2  # the two one-off paragraphs
+    assert boilerplate.known(db, "example.org", min_articles=3) == {"fp-appeal"}
+    assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 1

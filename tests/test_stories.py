@@ -5,6 +5,9 @@ a new GUID or a tracking-parameter URL is the same article."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -227,4 +230,26 @@ def test_signature_survives_storage_round_trip() -> None:
     assert sig is not None
     again = stories.Signature.from_bytes(sig.to_bytes(), sig.shingles)
     assert again == sig and stories.jaccard_estimate(sig, again) == 1.0
-    assert len(set(sig.band_keys())) == stories.BANDS
+    assert len(set(sig.band_keys)) == stories.BANDS
+
+
+@pytest.mark.parametrize("seed", ["1", "2"])
+def test_signatures_are_the_same_in_every_process(seed: str) -> None:
+    """Workers compute signatures that the daemon stores and compares later: the hashes must
+    not depend on the process (str hashing is salted per process)."""
+    text = "\n".join(WIRE)
+    script = (
+        "import sys; from monitor.stories import signature; "
+        "print(signature(sys.stdin.read()).to_bytes().hex())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+    )
+    here = stories.signature(text)
+    assert here is not None
+    assert other.stdout.strip() == here.to_bytes().hex()

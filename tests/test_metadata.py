@@ -1,0 +1,143 @@
+"""Page metadata read from what a page declares (meta tags, JSON-LD, microdata, <time>,
+bylines, <title>), and the extraction's own parser giving trafilatura the same tree."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import trafilatura
+from conftest import SEED_IDS, seed_html
+
+from monitor.extract import extract_page, parse_page
+from monitor.metadata import read_metadata
+
+GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+BODY = (
+    "<article><p>" + "Talks resumed in Abu Dhabi on Tuesday after a pause. " * 12 + "</p></article>"
+)
+
+
+def page(head: str, body: str = BODY, html_attrs: str = "") -> bytes:
+    return (
+        f"<!DOCTYPE html><html{html_attrs}><head>{head}</head><body>{body}</body></html>".encode()
+    )
+
+
+def meta_of(head: str, body: str = BODY, *, url: str | None = None, html_attrs: str = ""):  # type: ignore[no-untyped-def]
+    tree = parse_page(page(head, body, html_attrs))
+    assert tree is not None
+    return read_metadata(tree, url)
+
+
+def test_open_graph_and_article_tags_are_read() -> None:
+    found = meta_of(
+        '<meta property="og:title" content="Baku and Moscow trade protests">'
+        '<meta name="author" content="By Jane Roe">'
+        '<meta property="article:published_time" content="2025-07-02T08:15:00+04:00">'
+        '<meta property="og:site_name" content="Caucasus Desk">',
+        html_attrs=' lang="en-GB"',
+    )
+    assert found.title == "Baku and Moscow trade protests"
+    assert found.author == "Jane Roe"  # "By" dropped
+    assert found.published == "2025-07-02"
+    assert found.site == "Caucasus Desk"
+    assert found.language == "en-gb"
+
+
+def test_json_ld_graph_fills_what_the_meta_tags_lack() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Not the article"},
+            {
+                "@type": ["NewsArticle"],
+                "headline": "Corridor deal signed",
+                "author": [{"@type": "Person", "name": "A. Aliyeva"}, {"name": "B. Petrov"}],
+                "datePublished": "2025-06-30",
+                "publisher": {"@type": "Organization", "name": "Region Wire"},
+                "inLanguage": "ru",
+            },
+        ],
+    }
+    found = meta_of(f'<script type="application/ld+json">{json.dumps(ld)}</script>')
+    assert found.title == "Corridor deal signed"
+    assert found.author == "A. Aliyeva, B. Petrov"
+    assert found.published == "2025-06-30"
+    assert found.site == "Region Wire"
+    assert found.language == "ru"
+
+
+def test_broken_json_ld_and_non_name_authors_are_ignored() -> None:
+    found = meta_of(
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+        '<meta property="article:author" content="https://example.org/staff/jane">'
+        "<title>Ceasefire holds | Example News</title>"
+        '<meta property="og:site_name" content="Example News">',
+        body="<h1>One</h1><h1>Two</h1>" + BODY,
+    )
+    assert found.author is None  # a profile URL is not a name
+    assert found.title == "Ceasefire holds"  # the site name after the separator goes
+
+
+def test_title_keeps_separators_that_are_part_of_the_headline() -> None:
+    found = meta_of(
+        '<meta property="og:title" content="Armenia - Azerbaijan: the border talks">',
+        url="https://news.example.org/a",
+    )
+    assert found.title == "Armenia - Azerbaijan: the border talks"
+    suffixed = '<meta property="og:title" content="Border talks resume | Example">'
+    assert meta_of(suffixed).title == "Border talks resume | Example"  # no site known: kept
+    with_url = meta_of(suffixed, url="https://www.example.org/2025/07/02/talks")
+    assert with_url.title == "Border talks resume"  # the domain names the site
+    assert with_url.published == "2025-07-02"  # from the URL's date path
+
+
+def test_time_element_microdata_and_byline() -> None:
+    found = meta_of(
+        "",
+        body='<span class="byline">By Anna Petrosyan</span><time datetime="2025-05-01T10:00Z">May 1</time>'
+        + BODY,
+    )
+    assert found.author == "Anna Petrosyan"
+    assert found.published == "2025-05-01"
+    micro = meta_of(
+        "",
+        body='<div itemprop="author">Lev Ivanov</div><meta itemprop="datePublished" content="2024-12-31">'
+        + BODY,
+    )
+    assert micro.author == "Lev Ivanov" and micro.published == "2024-12-31"
+
+
+def test_impossible_dates_are_not_kept() -> None:
+    found = meta_of('<meta name="date" content="2025-02-30">', url="https://x.example/a")
+    assert found.published != "2025-02-30"
+    if found.published is not None:  # htmldate's own reading of the page, when it has one
+        date.fromisoformat(found.published)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.html.gz")))
+def test_own_parser_gives_trafilatura_the_same_text_as_its_own_parse(name: str) -> None:
+    raw = gzip.decompress((GOLDEN / name).read_bytes())
+    theirs = trafilatura.bare_extraction(raw, include_comments=False, with_metadata=False)
+    tree = parse_page(raw)
+    assert tree is not None
+    ours = trafilatura.bare_extraction(tree, include_comments=False, with_metadata=False)
+    assert theirs is not None and ours is not None
+    assert ours.text == theirs.text
+
+
+@pytest.mark.parametrize("seed", SEED_IDS)
+def test_seed_pages_parse_the_same_way_too(seed: str) -> None:
+    raw = seed_html(seed)
+    theirs = trafilatura.bare_extraction(raw, include_comments=False, with_metadata=False)
+    ours = trafilatura.bare_extraction(parse_page(raw), include_comments=False, with_metadata=False)
+    assert theirs is not None and ours is not None and ours.text == theirs.text
+    assert extract_page(raw).title  # and the page's metadata gives a headline
+
+
+def test_what_is_not_html_is_refused() -> None:
+    assert parse_page(b"just some words, no markup at all") is None
