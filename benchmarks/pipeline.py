@@ -5,7 +5,8 @@ trafilatura on the same pages, in one run.
 The pages are the public extraction benchmark sets (``html/ID.html.gz``; by default
 ``<repo>/../shared/bench/extraction``, or ``--bench-dir`` / ``NEWS_MONITOR_BENCH_DIR``). They
 are written to a temporary folder with feeds listing them (``--per-feed`` items per feed) and
-served by ``python -m http.server`` on 127.0.0.1 in its own process.
+served over HTTP/1.1 with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own
+process.
 
 - "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
   page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
@@ -35,7 +36,7 @@ from xml.sax.saxutils import escape
 import trafilatura
 
 from monitor import workers
-from monitor.app import open_app
+from monitor.app import App, open_app
 from monitor.config import load_settings
 from monitor.cycle import run_cycle
 from storage import feeds
@@ -44,6 +45,19 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench" / "extraction"
 BENCH_ENV = "NEWS_MONITOR_BENCH_DIR"
 SETS = ("scrapinghub", "wcxb-dev-articles")
+
+
+# Static files over HTTP/1.1 with keep-alive, as news sites serve them (``python -m
+# http.server`` speaks HTTP/1.0: a new connection for every page), in a process of its own.
+SERVER = """
+import functools, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Handler, directory=sys.argv[2])
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+"""
 
 
 def load_pages(bench: Path, sets: list[str], limit: int | None) -> list[tuple[str, bytes]]:
@@ -112,8 +126,7 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
                 warm = [workers.pool(count).submit(pow, 2, 2) for _ in range(count * 2)]
                 for future in warm:
                     future.result()
-                # Import the extractor in each worker before the clock starts.
-                asyncio.run(_warm_extract(count))
+                asyncio.run(_warm_extract(app, count))
             started = time.perf_counter()
             report = asyncio.run(run_cycle(app))
             elapsed = time.perf_counter() - started
@@ -123,12 +136,22 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
     return elapsed, report.new_articles
 
 
-async def _warm_extract(count: int) -> None:
+async def _warm_extract(app: App, count: int) -> None:
+    """Import the extractor and load the watchlists in each worker before the clock starts."""
     page = b"<html><body><article><p>" + b"Warm up text. " * 50 + b"</p></article></body></html>"
     await asyncio.gather(
         *(
-            workers.extract(count, page, url=None, site_boilerplate=frozenset())
-            for _ in range(count * 2)
+            workers.extract_and_analyse(
+                count,
+                app.matcher,
+                str(app.settings.watchlists),
+                page,
+                url=None,
+                site_boilerplate=frozenset(),
+                title="Warm up",
+                site="",
+            )
+            for _ in range(count * 4)
         ),
         return_exceptions=True,
     )
@@ -153,16 +176,7 @@ def main() -> None:
         root = Path(tmp)
         urls = write_site(root / "site", pages, port, args.per_feed)
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "http.server",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-                str(root / "site"),
-            ],
+            [sys.executable, "-c", SERVER, str(port), str(root / "site")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -29,7 +29,7 @@ from . import schedule, workers
 from .app import App
 from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError
-from .extract import Extraction, extract_page, html_to_text
+from .extract import Extraction, html_to_text
 from .fetch import Fetcher
 from .health import raise_alerts
 from .parse import Entry, parse_feed
@@ -284,16 +284,17 @@ async def process_entry(
     if stop is not None and stop.is_set():
         return EntryOutcome("deferred", reason="stopping")
     try:
-        article, extraction = await build_article(app, fetcher, feed, entry)
-        analysis = await workers.analyse(
-            app.settings.fetch.workers,
-            app.matcher,
-            str(app.settings.watchlists),
-            title=article.title,
-            text=article.text,
-            site=article.canonical_url or article.url or "",
-            lang=article.language or "",
-        )
+        article, extraction, analysis = await build_article(app, fetcher, feed, entry)
+        if analysis is None:  # the feed's own content stands in for the page
+            analysis = await workers.analyse(
+                app.settings.fetch.workers,
+                app.matcher,
+                str(app.settings.watchlists),
+                title=article.title,
+                text=article.text,
+                site=article.canonical_url or article.url or "",
+                lang=article.language or "",
+            )
         return store_article(app, article, analysis, extraction)
     except asyncio.CancelledError:
         raise
@@ -315,9 +316,11 @@ def _entry_failed(app: App, feed: Feed, entry: Entry, error: str) -> EntryOutcom
 
 async def build_article(
     app: App, fetcher: Fetcher, feed: Feed, entry: Entry
-) -> tuple[NewArticle, Extraction | None]:
+) -> tuple[NewArticle, Extraction | None, workers.Analysis | None]:
+    """The article from its page (extracted, cleaned and analysed on a worker), else from the
+    feed's own content (not analysed yet: None)."""
     status, reason, page_url = "extracted", None, entry.link
-    extraction = None
+    extraction, analysis = None, None
     if entry.link and app.settings.fetch.fetch_pages:
         try:
             page = await fetcher.get(entry.link)
@@ -325,12 +328,15 @@ async def build_article(
             known = boilerplate.known(
                 app.db, site_of(page.url), min_articles=app.settings.clean.learn_after
             )
-            extraction = await workers.extract(
+            extraction, analysis = await workers.extract_and_analyse(
                 app.settings.fetch.workers,
+                app.matcher,
+                str(app.settings.watchlists),
                 page.body,
                 url=page.url,
                 site_boilerplate=known,
-                function=extract_page,
+                title=entry.title,
+                site=canonical_url(page.url),
             )
         except FetchError as exc:
             tried = entries.attempts(app.db, feed.id, entry.key) + 1
@@ -366,7 +372,7 @@ async def build_article(
         extraction_status=status,
         extraction_reason=reason,
     )
-    return article, extraction
+    return article, extraction, analysis
 
 
 def store_article(

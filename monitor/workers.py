@@ -108,7 +108,69 @@ async def analyse(
     return cast(Analysis, found)
 
 
+async def extract_and_analyse(
+    workers: int,
+    matcher: Matcher,
+    folder: str,
+    body: bytes,
+    *,
+    url: str | None,
+    site_boilerplate: frozenset[str],
+    title: str,
+    site: str,
+) -> tuple[Extraction, Analysis]:
+    """``extract_page`` then ``analyse`` of its text in one trip to a worker (one pickling of
+    the page and one of the result, instead of a round trip per stage). ``title`` is the feed
+    entry's headline; the page's own stands in when it is empty."""
+    if workers <= 0:
+        call = functools.partial(
+            _extract_and_analyse, matcher, body, url, site_boilerplate, title, site
+        )
+        return cast("tuple[Extraction, Analysis]", await asyncio.to_thread(call))
+    call = functools.partial(
+        _extract_and_analyse_here, folder, body, url, site_boilerplate, title, site
+    )
+    return cast("tuple[Extraction, Analysis]", await _run(workers, call))
+
+
 _matchers: dict[str, Matcher] = {}
+
+
+def _extract_and_analyse(
+    matcher: Matcher,
+    body: bytes,
+    url: str | None,
+    site_boilerplate: frozenset[str],
+    title: str,
+    site: str,
+) -> tuple[Extraction, Analysis]:
+    from .extract import extract_page
+
+    extraction = extract_page(body, url=url, site_boilerplate=site_boilerplate)
+    document = Document(
+        title=title or extraction.title or "",
+        text=extraction.text,
+        site=site,
+        lang=extraction.language or "",
+    )
+    return extraction, _analyse(matcher, document)
+
+
+def _extract_and_analyse_here(
+    folder: str,
+    body: bytes,
+    url: str | None,
+    site_boilerplate: frozenset[str],
+    title: str,
+    site: str,
+) -> tuple[Extraction, Analysis]:
+    return _extract_and_analyse(_matcher(folder), body, url, site_boilerplate, title, site)
+
+
+def _matcher(folder: str) -> Matcher:
+    if folder not in _matchers:
+        _matchers[folder] = Matcher(load_dir(folder).watchlists)
+    return _matchers[folder]
 
 
 def _analyse(matcher: Matcher, document: Document) -> Analysis:
@@ -116,10 +178,8 @@ def _analyse(matcher: Matcher, document: Document) -> Analysis:
 
 
 def _analyse_here(folder: str, title: str, text: str, site: str, lang: str) -> Analysis:
-    if folder not in _matchers:
-        _matchers[folder] = Matcher(load_dir(folder).watchlists)
     document = Document(title=title, text=text, site=site, lang=lang)
-    return _analyse(_matchers[folder], document)
+    return _analyse(_matcher(folder), document)
 
 
 async def _run(workers: int, call: Callable[[], object]) -> object:

@@ -33,13 +33,12 @@ def record(db: Database, site: str | None, blocks: Iterable[tuple[str, str]]) ->
     if not site:
         return
     now = clock.iso_now()
-    for fingerprint, text in dict(blocks).items():
-        db.execute(
-            "INSERT INTO boilerplate (site, fingerprint, articles, first_seen, last_seen, sample) "
-            "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(site, fingerprint) DO UPDATE SET "
-            "articles = articles + 1, last_seen = excluded.last_seen",
-            [site, fingerprint, now, now, text[:300]],
-        )
+    db.conn.executemany(
+        "INSERT INTO boilerplate (site, fingerprint, articles, first_seen, last_seen, sample) "
+        "VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT(site, fingerprint) DO UPDATE SET "
+        "articles = articles + 1, last_seen = excluded.last_seen",
+        [(site, fingerprint, now, now, text[:300]) for fingerprint, text in dict(blocks).items()],
+    )
 
 
 def forget_stale(db: Database, *, min_articles: int, days: float = FORGET_AFTER_DAYS) -> int:

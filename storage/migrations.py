@@ -240,6 +240,21 @@ def _boilerplate_indexes(db: Database) -> None:
     db.execute("CREATE INDEX boilerplate_last_seen ON boilerplate(last_seen)")
 
 
+def _fts_update_trigger(db: Database) -> None:
+    """Re-index an article's full text only when its title or text change: setting its story
+    (on every stored article) re-indexed the whole text a second time."""
+    db.execute("DROP TRIGGER articles_au")
+    db.execute(
+        """
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, text)
+            VALUES ('delete', old.id, old.title, old.text);
+            INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+        END
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -248,6 +263,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _outbox_claims,
     _feed_schedule,
     _boilerplate_indexes,
+    _fts_update_trigger,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ from conftest import SEED_TITLES, FeedSite, monitor, queue_alerts, rss, seed_htm
 from sqlite_utils import Database
 
 import monitor.cycle as cycle
+import monitor.extract as extract
 import storage
 from monitor.app import open_app
 from monitor.config import load_settings
@@ -69,14 +70,14 @@ def test_an_unexpected_error_fails_one_entry_only(
 ) -> None:
     site.serve_seeds(("000", "001"))
     app = open_app(load_settings(config_for([site.feed_url])))
-    real = cycle.extract_page
+    real = extract.extract_page
 
     def flaky(body: bytes, **kwargs: object) -> object:
         if str(kwargs.get("url", "")).endswith("/000.html"):
             raise RuntimeError("extractor bug")
         return real(body, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cycle, "extract_page", flaky)
+    monkeypatch.setattr(extract, "extract_page", flaky)
     report = asyncio.run(cycle.run_cycle(app))
     [outcome] = report.feeds
     assert outcome.new_articles == 1
@@ -84,7 +85,7 @@ def test_an_unexpected_error_fails_one_entry_only(
     feed = storage.feeds.list_feeds(app.db)[0]
     assert feed.content_hash is None  # the feed is read whole again at the next poll
 
-    monkeypatch.setattr(cycle, "extract_page", real)
+    monkeypatch.setattr(extract, "extract_page", real)
     report = asyncio.run(cycle.run_cycle(app, include_all=True))
     assert report.new_articles == 1 and report.feeds[0].warning is None
     assert storage.articles.count_articles(app.db) == 2

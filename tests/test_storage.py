@@ -169,3 +169,26 @@ def test_learned_boilerplate_keeps_furniture_and_forgets_stale_one_off_paragraph
     assert boilerplate.forget_stale(db, min_articles=3) == 2  # the two one-off paragraphs
     assert boilerplate.known(db, "example.org", min_articles=3) == {"fp-appeal"}
     assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 1
+
+
+def test_full_text_index_follows_text_changes_but_not_story_changes(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    with db.conn:
+        article_id = articles.insert_article(db, article("k1", "Corridor talks in Baku."))
+
+    def found(word: str) -> bool:
+        row = db.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [word]
+        ).fetchone()
+        return row is not None and row[0] == article_id
+
+    def index_writes() -> int:  # FTS5 bumps its structure record on every index change
+        return int(db.execute("SELECT count(*) FROM articles_fts_data").fetchone()[0])
+
+    before = index_writes()
+    db.execute("INSERT INTO stories (id, title, created_at, updated_at) VALUES (1, 't', 'x', 'x')")
+    db.execute("UPDATE articles SET story_id = 1 WHERE id = ?", [article_id])
+    assert index_writes() == before  # setting the story did not re-index the text
+    assert found("corridor")
+    db.execute("UPDATE articles SET text = 'Ceasefire in Yerevan.' WHERE id = ?", [article_id])
+    assert found("ceasefire") and not found("corridor")
