@@ -139,18 +139,14 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
 async def _warm_extract(app: App, count: int) -> None:
     """Import the extractor and load the watchlists in each worker before the clock starts."""
     page = b"<html><body><article><p>" + b"Warm up text. " * 50 + b"</p></article></body></html>"
+    folder = str(app.settings.watchlists)
     await asyncio.gather(
         *(
-            workers.extract_and_analyse(
-                count,
-                app.matcher,
-                str(app.settings.watchlists),
-                page,
-                url=None,
-                site_boilerplate=frozenset(),
-                title="Warm up",
-                site="",
-            )
+            workers.extract(count, page, url=None, site_boilerplate=frozenset())
+            for _ in range(count * 4)
+        ),
+        *(
+            workers.analyse(count, app.matcher, folder, title="Warm up", text="Warm up text.")
             for _ in range(count * 4)
         ),
         return_exceptions=True,

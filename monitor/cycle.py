@@ -18,24 +18,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage import articles, boilerplate, clock, entries, feeds, matches
-from storage.articles import NewArticle
+from storage import articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
-from storage.matches import NewMatch
 from storage.transaction import write_transaction
-from watchlists import Match
 
 from . import schedule, workers
 from .app import App
 from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError
-from .extract import Extraction, html_to_text
 from .fetch import Fetcher
 from .health import raise_alerts
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
-from .stories import assign_story
-from .urls import canonical_url, site_of
+from .store import EntryOutcome, article_from, store_article
+from .urls import canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +52,6 @@ class FeedOutcome:
     matches: int = 0
     error: str | None = None
     warning: str | None = None
-
-
-@dataclass
-class EntryOutcome:
-    """``stored`` (with its match count), ``known`` (stored meanwhile), ``deferred`` (retried
-    at the next poll) or ``given_up``, with the reason."""
-
-    status: str
-    matches: int = 0
-    reason: str | None = None
 
 
 @dataclass
@@ -284,18 +270,41 @@ async def process_entry(
     if stop is not None and stop.is_set():
         return EntryOutcome("deferred", reason="stopping")
     try:
-        article, extraction, analysis = await build_article(app, fetcher, feed, entry)
-        if analysis is None:  # the feed's own content stands in for the page
-            analysis = await workers.analyse(
-                app.settings.fetch.workers,
-                app.matcher,
-                str(app.settings.watchlists),
-                title=article.title,
-                text=article.text,
-                site=article.canonical_url or article.url or "",
-                lang=article.language or "",
+        page_url, body, reason = await fetch_page(app, fetcher, feed, entry)
+        if body is not None and page_url is not None:
+            job = workers.PageJob(
+                database=str(app.settings.database.resolve()),
+                channels=tuple(app.settings.channels),
+                learn_after=app.settings.clean.learn_after,
+                feed_id=feed.id,
+                feed_url=feed.url,
+                entry=entry,
+                page_url=page_url,
+                body=body,
             )
-        return store_article(app, article, analysis, extraction)
+            try:
+                return await workers.finish_page(
+                    app.settings.fetch.workers,
+                    app.db,
+                    app.matcher,
+                    str(app.settings.watchlists),
+                    job,
+                )
+            except ExtractError as exc:
+                reason = f"page yielded no text: {exc}"
+        # The feed's own content stands in for the page.
+        article = article_from(feed.id, feed.url, entry, page_url, None, reason)
+        analysis = await workers.analyse(
+            app.settings.fetch.workers,
+            app.matcher,
+            str(app.settings.watchlists),
+            title=article.title,
+            text=article.text,
+            site=article.canonical_url or article.url or "",
+            lang=article.language or "",
+        )
+        channels = tuple(app.settings.channels)
+        return store_article(app.db, channels, article, analysis.matches, analysis.signature)
     except asyncio.CancelledError:
         raise
     except _Defer as exc:
@@ -314,116 +323,21 @@ def _entry_failed(app: App, feed: Feed, entry: Entry, error: str) -> EntryOutcom
     return EntryOutcome(status, reason=f"entry {entry.key}: {error} ({verb} {tried})")
 
 
-async def build_article(
+async def fetch_page(
     app: App, fetcher: Fetcher, feed: Feed, entry: Entry
-) -> tuple[NewArticle, Extraction | None, workers.Analysis | None]:
-    """The article from its page (extracted, cleaned and analysed on a worker), else from the
-    feed's own content (not analysed yet: None)."""
-    status, reason, page_url = "extracted", None, entry.link
-    extraction, analysis = None, None
-    if entry.link and app.settings.fetch.fetch_pages:
-        try:
-            page = await fetcher.get(entry.link)
-            page_url = page.url
-            known = boilerplate.known(
-                app.db, site_of(page.url), min_articles=app.settings.clean.learn_after
-            )
-            extraction, analysis = await workers.extract_and_analyse(
-                app.settings.fetch.workers,
-                app.matcher,
-                str(app.settings.watchlists),
-                page.body,
-                url=page.url,
-                site_boilerplate=known,
-                title=entry.title,
-                site=canonical_url(page.url),
-            )
-        except FetchError as exc:
-            tried = entries.attempts(app.db, feed.id, entry.key) + 1
-            if exc.transient and tried < MAX_ENTRY_ATTEMPTS:
-                entries.record_attempt(app.db, feed.id, entry.key, error=exc.reason)
-                raise _Defer(f"page {entry.link}: {exc.reason} (will be retried)") from exc
-            reason = f"page not fetched: {exc.reason}"
-        except ExtractError as exc:
-            reason = f"page yielded no text: {exc}"
-    elif not entry.link:
-        reason = "entry has no link"
-    else:
-        reason = "page fetching is off (fetch.fetch_pages = false)"
-    if extraction is not None:
-        text = extraction.text
-    else:
-        text = html_to_text(entry.content_html)
-        status = "feed_content" if text else "failed"
-        reason = f"{reason}; used the feed's own content" if text else f"{reason}; no text at all"
-    article = NewArticle(
-        feed_id=feed.id,
-        entry_key=entry.key,
-        guid=entry.guid,
-        url=entry.link,
-        canonical_url=canonical_url(page_url) if page_url else None,
-        title=entry.title or (extraction.title if extraction and extraction.title else ""),
-        author=entry.author or (extraction.author if extraction else None),
-        published=entry.published or (extraction.published if extraction else None),
-        fetched_at=clock.iso_now(),
-        language=extraction.language if extraction else None,
-        site=site_of(page_url) or site_of(feed.url),
-        text=text,
-        extraction_status=status,
-        extraction_reason=reason,
-    )
-    return article, extraction, analysis
-
-
-def store_article(
-    app: App, article: NewArticle, analysis: workers.Analysis, extraction: Extraction | None = None
-) -> EntryOutcome:
-    """The article, its matches, their outbox rows and the site's block counts in one
-    transaction; an article already stored under another URL or feed is not stored again."""
-    configured = tuple(app.settings.channels)
-    links = tuple(
-        dict.fromkeys(
-            u
-            for u in (article.canonical_url, canonical_url(article.url) if article.url else None)
-            if u
-        )
-    )
-    with write_transaction(app.db):
-        if articles.known_entry(app.db, article.feed_id or 0, article.entry_key, links):
-            return EntryOutcome("known")
-        article_id = articles.insert_article(app.db, article)
-        story_id = assign_story(app.db, article_id, article.title, analysis.signature)
-        if article.feed_id is not None:
-            entries.clear(app.db, article.feed_id, article.entry_key)
-        if extraction is not None and extraction.blocks:
-            boilerplate.record(app.db, article.site, extraction.blocks)
-        for match in analysis.matches:
-            # A watchlist naming only channels that are not configured still alerts somewhere.
-            routed = tuple(c for c in match.channels if c in configured) or configured
-            if match.severity != "immediate":
-                routed = ()  # waits for the digest
-            payload = alert_payload(article, article_id, match)
-            payload["story_id"] = story_id
-            matches.insert_match(
-                app.db,
-                article_id,
-                NewMatch(match.watchlist, match.severity, match.score, match.explanation(), routed),
-                payload,
-                story_id=story_id,
-            )
-    return EntryOutcome("stored", matches=len(analysis.matches))
-
-
-def alert_payload(article: NewArticle, article_id: int, match: Match) -> dict[str, object]:
-    return {
-        "article_id": article_id,
-        "watchlist": match.watchlist,
-        "severity": match.severity,
-        "score": match.score,
-        "title": article.title,
-        "url": article.url,
-        "site": article.site,
-        "published": article.published,
-        "terms": match.terms,
-        "snippets": list(match.snippets),
-    }
+) -> tuple[str | None, bytes | None, str | None]:
+    """The entry's page as (final URL, body, None), or (URL, None, why there is no page);
+    a transient failure defers the entry to the next poll while it has attempts left."""
+    if not entry.link:
+        return None, None, "entry has no link"
+    if not app.settings.fetch.fetch_pages:
+        return entry.link, None, "page fetching is off (fetch.fetch_pages = false)"
+    try:
+        page = await fetcher.get(entry.link)
+    except FetchError as exc:
+        tried = entries.attempts(app.db, feed.id, entry.key) + 1
+        if exc.transient and tried < MAX_ENTRY_ATTEMPTS:
+            entries.record_attempt(app.db, feed.id, entry.key, error=exc.reason)
+            raise _Defer(f"page {entry.link}: {exc.reason} (will be retried)") from exc
+        return entry.link, None, f"page not fetched: {exc.reason}"
+    return page.url, page.body, None

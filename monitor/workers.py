@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -21,14 +22,19 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from sqlite_utils import Database
+
+from storage import boilerplate, open_database
 from watchlists import Document, Match, Matcher, load_dir
 
 from .errors import ExtractError, FeedParseError
-from .parse import ParsedFeed, parse_feed
+from .parse import Entry, ParsedFeed, parse_feed
 from .stories import Signature, signature
+from .urls import canonical_url, site_of
 
 if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never loads trafilatura
     from .extract import Extraction
+    from .store import EntryOutcome
 
 _pools: dict[int, ProcessPoolExecutor] = {}
 
@@ -108,63 +114,102 @@ async def analyse(
     return cast(Analysis, found)
 
 
-async def extract_and_analyse(
-    workers: int,
-    matcher: Matcher,
-    folder: str,
-    body: bytes,
-    *,
-    url: str | None,
-    site_boilerplate: frozenset[str],
-    title: str,
-    site: str,
-) -> tuple[Extraction, Analysis]:
-    """``extract_page`` then ``analyse`` of its text in one trip to a worker (one pickling of
-    the page and one of the result, instead of a round trip per stage). ``title`` is the feed
-    entry's headline; the page's own stands in when it is empty."""
-    if workers <= 0:
-        call = functools.partial(
-            _extract_and_analyse, matcher, body, url, site_boilerplate, title, site
-        )
-        return cast("tuple[Extraction, Analysis]", await asyncio.to_thread(call))
-    call = functools.partial(
-        _extract_and_analyse_here, folder, body, url, site_boilerplate, title, site
-    )
-    return cast("tuple[Extraction, Analysis]", await _run(workers, call))
+@dataclass(frozen=True)
+class PageJob:
+    """A fetched page and what finishing it needs: extract and clean it, match and sign its
+    text, store it (see ``store.py``) - all on one worker, in one trip."""
+
+    database: str  # the SQLite file the worker opens (once) to read block counts and store
+    channels: tuple[str, ...]
+    learn_after: int  # [clean] learn_after
+    feed_id: int
+    feed_url: str
+    entry: Entry
+    page_url: str
+    body: bytes
+
+
+async def finish_page(
+    workers: int, db: Database, matcher: Matcher, folder: str, job: PageJob
+) -> EntryOutcome:
+    """Extract, analyse and store ``job``'s page; raise ExtractError when it yields no text
+    (the caller falls back to the feed's content).
+
+    With ``workers = 0`` extraction runs in a thread and this process stores. With worker
+    processes, extraction and analysis run on a worker; the store goes where a core is free:
+    while the workers leave one to the daemon's process, it stores (the workers only extract);
+    when they take every core, each worker stores its own article, so that the daemon's
+    process - fetching for all of them - does not become the bottleneck."""
+    if workers > 0 and stores_on_workers(workers):
+        finish = functools.partial(_finish_page_here, folder, job)
+        return cast("EntryOutcome", await _run(workers, finish))
+    known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
+    if workers > 0:
+        analyse_there = functools.partial(_extract_and_analyse_here, folder, job, known)
+        done = await _run(workers, analyse_there)
+    else:
+        done = await asyncio.to_thread(_extract_and_analyse, matcher, job, known)
+    extraction, analysis = cast("tuple[Extraction, Analysis]", done)
+    return _store(db, job, extraction, analysis)
+
+
+def stores_on_workers(workers: int) -> bool:
+    """Whether ``workers`` worker processes take every core (see ``finish_page``)."""
+    return workers >= (os.cpu_count() or 1)
 
 
 _matchers: dict[str, Matcher] = {}
 
 
 def _extract_and_analyse(
-    matcher: Matcher,
-    body: bytes,
-    url: str | None,
-    site_boilerplate: frozenset[str],
-    title: str,
-    site: str,
+    matcher: Matcher, job: PageJob, known: frozenset[str]
 ) -> tuple[Extraction, Analysis]:
     from .extract import extract_page
 
-    extraction = extract_page(body, url=url, site_boilerplate=site_boilerplate)
+    extraction = extract_page(job.body, url=job.page_url, site_boilerplate=known)
     document = Document(
-        title=title or extraction.title or "",
+        title=job.entry.title or extraction.title or "",
         text=extraction.text,
-        site=site,
+        site=canonical_url(job.page_url),
         lang=extraction.language or "",
     )
     return extraction, _analyse(matcher, document)
 
 
 def _extract_and_analyse_here(
-    folder: str,
-    body: bytes,
-    url: str | None,
-    site_boilerplate: frozenset[str],
-    title: str,
-    site: str,
+    folder: str, job: PageJob, known: frozenset[str]
 ) -> tuple[Extraction, Analysis]:
-    return _extract_and_analyse(_matcher(folder), body, url, site_boilerplate, title, site)
+    return _extract_and_analyse(_matcher(folder), job, known)
+
+
+def _finish_page_here(folder: str, job: PageJob) -> EntryOutcome:
+    db = _database(job.database)
+    known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
+    extraction, analysis = _extract_and_analyse(_matcher(folder), job, known)
+    return _store(db, job, extraction, analysis)
+
+
+def _store(db: Database, job: PageJob, extraction: Extraction, analysis: Analysis) -> EntryOutcome:
+    from .store import article_from, store_article
+
+    article = article_from(job.feed_id, job.feed_url, job.entry, job.page_url, extraction, None)
+    return store_article(
+        db, job.channels, article, analysis.matches, analysis.signature, extraction
+    )
+
+
+_databases: dict[str, Database] = {}
+
+
+def _database(path: str) -> Database:
+    """This worker's connection to ``path``, opened on first use; only the latest file is
+    kept open (a worker serves one daemon, but a test run opens many databases)."""
+    if path not in _databases:
+        for old in _databases.values():
+            old.close()
+        _databases.clear()
+        _databases[path] = open_database(path)
+    return _databases[path]
 
 
 def _matcher(folder: str) -> Matcher:
