@@ -32,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 import ahocorasick
-from lxml.etree import _Element, strip_tags
+from lxml.etree import SubElement, _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
@@ -45,6 +45,7 @@ LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
 LINK_TAIL_MAX_WORDS = 40
 LINK_TAIL_HEADING_WORDS = 8
 _WORDS = re.compile(r"\w+")
+LINE_BREAK = "\x0b"  # an <lb/> in a block's raw text (whitespace, so split() removes it)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class Block:
     words: int
     link_words: int
     dropped: Dropped | None = None
+    lines: tuple[str, ...] = ()  # the lines of a block broken by <lb/>, when it has several
+    cut: tuple[Dropped, ...] = ()  # furniture lines taken out of the block
     _lower: str | None = None
     _rule: Rule | None = None
     _ruled: bool = False
@@ -115,6 +118,15 @@ class Block:
         if self._lower is None:
             self._lower = self.text.lower()
         return self._lower
+
+    def keep_lines(self, kept: list[str], cut: list[Dropped]) -> None:
+        """Only ``kept`` of the block's lines stay: its text and counts follow."""
+        self.lines, self.cut = tuple(kept), tuple(cut)
+        self.text = " ".join(kept)
+        self.words = len(_WORDS.findall(self.text))
+        self._lower = None
+        for cached in ("fingerprint", "normal"):
+            self.__dict__.pop(cached, None)
 
     @property
     def link_density(self) -> float:
@@ -266,11 +278,16 @@ def _collect(parent: _Element, blocks: list[Block]) -> None:
         if tag not in BLOCK_TAGS or (tag == "table" and _is_layout(element)):
             _collect(element, blocks)
             continue
-        text = _text(element)
+        raw = _raw_text(element)
+        text = " ".join(raw.split())
         if not text:
             continue
         link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-        blocks.append(Block(element, tag, text, len(_WORDS.findall(text)), link_words))
+        block = Block(element, tag, text, len(_WORDS.findall(text)), link_words)
+        if LINE_BREAK in raw and tag == "p":
+            lines = [" ".join(line.split()) for line in raw.split(LINE_BREAK)]
+            block.lines = tuple(line for line in lines if line)
+        blocks.append(block)
 
 
 def _is_layout(table: _Element) -> bool:
@@ -278,15 +295,20 @@ def _is_layout(table: _Element) -> bool:
 
 
 def _text(element: _Element) -> str:
+    return " ".join(_raw_text(element).split())
+
+
+def _raw_text(element: _Element) -> str:
+    """The element's text, with LINE_BREAK where it has a <lb/>."""
     parts: list[str] = []
     for node in element.iter():
         if node.tag == "lb":
-            parts.append(" ")
+            parts.append(LINE_BREAK)
         if node.text:
             parts.append(node.text)
         if node is not element and node.tail:
             parts.append(node.tail)
-    return " ".join("".join(parts).split())
+    return "".join(parts)
 
 
 def clean_body(
@@ -307,21 +329,38 @@ def clean_body(
     if title:
         _apply_headline(blocks, headline_prints(title))
     _apply_rules(blocks, _default_rules())
+    _apply_lines(blocks, _default_rules())
     _apply_site(blocks, site_boilerplate)
     if links is not None:
         _apply_link_tail(blocks, links)
-    dropped = [b for b in blocks if b.dropped is not None]
-    if not dropped:
+    changed = [b for b in blocks if b.dropped is not None or b.cut]
+    if not changed:
         return Cleaned(None, [], learned)
     if _would_empty(blocks):
         return Cleaned(None, [], learned, guarded=True)
-    for block in dropped:
+    reasons: list[Dropped] = []
+    for block in changed:
+        if block.dropped is None:
+            _rewrite_lines(block.element, block.lines)
+            reasons += block.cut
+            continue
+        reasons.append(block.dropped)
         parent = block.element.getparent()
         if parent is not None:
             parent.remove(block.element)  # with its tail: loose text after furniture is furniture
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 parent.getparent().remove(parent)
-    return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], learned)
+    return Cleaned(_render(tree), reasons, learned)
+
+
+def _rewrite_lines(element: _Element, lines: tuple[str, ...]) -> None:
+    """The paragraph holds ``lines`` only, one <lb/> apart (its inline markup goes: the
+    text is rendered plain)."""
+    for child in list(element):
+        element.remove(child)
+    element.text = lines[0]
+    for line in lines[1:]:
+        SubElement(element, "lb").tail = line
 
 
 def _render(tree: _Element) -> str:
@@ -357,6 +396,41 @@ def _apply_rules(blocks: list[Block], rules: RuleSet) -> None:
         if rule.scope == "section":
             in_tail = seen - block.words >= total - seen
             _drop_section(blocks, i + 1, rule, in_tail=in_tail, rules=rules)
+
+
+def _apply_lines(blocks: list[Block], rules: RuleSet) -> None:
+    """A paragraph made of lines (<lb/>) can glue furniture to the text: a "SHARE YOUR
+    STORY" line, a "Don't miss" heading with its teaser lines. Each line of such a
+    paragraph is judged as a block of its own; a section line takes the teaser-like lines
+    after it (every line after it when the paragraph sits in the article's tail)."""
+    total = sum(b.words for b in blocks)
+    seen = 0
+    for block in blocks:
+        seen += block.words
+        if block.dropped is not None or len(block.lines) < 2:
+            continue
+        in_tail = seen - block.words >= total - seen
+        kept: list[str] = []
+        cut: list[Dropped] = []
+        section: Rule | None = None
+        for line in block.lines:
+            part = Block(block.element, "p", line, len(_WORDS.findall(line)), 0)
+            rule = part.first_rule(rules)
+            if rule is None and section is not None and (in_tail or _teaser_like(part)):
+                rule = section
+            if rule is None:
+                section = None
+                kept.append(line)
+                continue
+            cut.append(Dropped(rule.id, rule.category, rule.reason, line))
+            if rule.scope == "section":
+                section = rule
+        if not cut:
+            continue
+        if any(_WORDS.search(line) for line in kept):
+            block.keep_lines(kept, cut)
+        else:
+            block.dropped = Dropped(cut[0].rule, cut[0].category, cut[0].reason, block.text)
 
 
 def _drop_section(

@@ -137,6 +137,10 @@ PROSE = (
         "response from Moscow, where officials called them provocative.",
         "The airline said it would offer 50% off fares on the Baku route from today, a discount "
         "that analysts read as a bid to win back passengers after the crash.",
+        "The opinions expressed by the envoy do not reflect government policy, a spokesman "
+        "said on Wednesday, adding that the ministry would answer in writing.",
+        "Want to know why the talks stalled? Ask the border guards, one diplomat said.",
+        "Source: a diplomat in Baku who asked not to be named said the talks would resume.",
     ],
     ids=[
         "sanctions-supporters",
@@ -144,6 +148,9 @@ PROSE = (
         "readers-and-support",
         "comments-by",
         "percent-off-today",
+        "opinions-expressed-by-the-envoy",
+        "rhetorical-question",
+        "source-in-prose",
     ],
 )
 def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
@@ -194,6 +201,44 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
         ("Jane Doe contributed reporting from Baku.", "credit-line"),
         ("Write to Jane Doe at jane.doe@example.com", "credit-line"),
         ("An error has occurred, please try again later.", "widget-message"),
+        ("Published 18 March 2025", "byline-line"),
+        ("Posted on Nov 21, 2024 at 9:15 am", "byline-line"),
+        ("March 3rd, 2025", "byline-line"),
+        ("21/03/2025 by Jane Doe", "byline-line"),
+        (
+            "This copy is for your personal, non-commercial use only. To order copies for "
+            "your colleagues, contact the Daily Example reprints desk.",
+            "legal",
+        ),
+        (
+            "The views expressed in this column are those of the author and do not reflect "
+            "the position of the Daily Example.",
+            "legal",
+        ),
+        (
+            "By entering your number you agree to receive texts. Msg & data rates may apply.",
+            "legal",
+        ),
+        (
+            "If you buy something through our links, the Daily Example may earn a commission.",
+            "affiliate",
+        ),
+        (
+            "Ready to plan your trip? Get started with a free itinerary today.",
+            "call-to-action-line",
+        ),
+        ("Want to track every shipment? Sign up for a free account.", "call-to-action-line"),
+        ("Learn more", "call-to-action-line"),
+        ("Read more", "call-to-action-line"),
+        ("SEE MORE: Baku recalls its ambassador", "read-more-line"),
+        ("Get the week's best stories delivered straight to your inbox", "newsletter"),
+        ("Help us spread the word: send this page to a friend", "share"),
+        ("Follow our full coverage of the peace talks at https://example.org/talks", "share"),
+        ("Reach the reporter at tips@example.org or on Signal", "credit-line"),
+        ("Source: Ministry of Defence", "credit-line"),
+        ("Advertisement: Spring sale on garden tools", "promo"),
+        ("Tell us what you think in the comments below.", "comment-prompt"),
+        ("Photo: Jane Doe / The Daily Example", "image-credit"),
     ],
 )
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
@@ -365,3 +410,39 @@ def test_a_body_that_is_only_its_headline_is_kept() -> None:
     result = extract_page(html_page)
     assert "Talks to resume in spring" in result.text
     assert result.dropped == ()
+
+
+def test_a_furniture_line_glued_into_a_paragraph_is_cut_from_it() -> None:
+    """A paragraph of lines (<br>) gluing a prompt to the story: the prompt line goes, the
+    story's lines stay."""
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}<br>Share this article<br>"
+        f"{PROSE.replace('Tuesday', 'Monday')}</p></article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Share this article" not in result.text
+    assert "Friday" in result.text and "Monday" in result.text
+    assert [(d.rule, d.text) for d in result.dropped] == [("share", "Share this article")]
+
+
+def test_a_teaser_heading_glued_to_its_teasers_takes_them_but_not_the_story() -> None:
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+        "<p>Don't miss<br>Azerbaijan closes Russian House [LATEST]<br>"
+        "Sputnik bureau raided in Baku [VIDEO]</p>"
+        f"<p>{PROSE.replace('Tuesday', 'Monday')}</p><p>{PROSE.replace('Tuesday', 'Sunday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Russian House" not in result.text and "Sputnik bureau" not in result.text
+    assert "Monday" in result.text and "Sunday" in result.text
+    assert {d.rule for d in result.dropped} == {"related-section"}
+
+
+def test_an_appeal_question_opens_an_appeal() -> None:
+    appeal = "Enjoyed this story? Please consider supporting our reporting."
+    result = extract_page(page(PROSE, PROSE.replace("Tuesday", "Friday"), appeal))
+    assert appeal not in result.text
+    assert [d.rule for d in result.dropped] == ["appeal-opening"]
