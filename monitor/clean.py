@@ -45,6 +45,7 @@ LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
 LINK_TAIL_MAX_WORDS = 40
 LINK_TAIL_HEADING_WORDS = 8
 _WORDS = re.compile(r"\w+")
+TAIL = "tail"  # the tag of a block of loose text: the tail of the element before it
 LINE_BREAK = "\x0b"  # an <lb/> in a block's raw text (whitespace, so split() removes it)
 
 
@@ -277,17 +278,25 @@ def _collect(parent: _Element, blocks: list[Block]) -> None:
         tag = element.tag
         if tag not in BLOCK_TAGS or (tag == "table" and _is_layout(element)):
             _collect(element, blocks)
-            continue
-        raw = _raw_text(element)
-        text = " ".join(raw.split())
-        if not text:
-            continue
-        link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-        block = Block(element, tag, text, len(_WORDS.findall(text)), link_words)
-        if LINE_BREAK in raw and tag == "p":
-            lines = [" ".join(line.split()) for line in raw.split(LINE_BREAK)]
-            block.lines = tuple(line for line in lines if line)
-        blocks.append(block)
+        else:
+            _collect_block(element, blocks)
+        tail = element.tail
+        if tail and not tail.isspace():  # loose text between blocks: a button, a teaser
+            text = " ".join(tail.split())
+            blocks.append(Block(element, TAIL, text, len(_WORDS.findall(text)), 0))
+
+
+def _collect_block(element: _Element, blocks: list[Block]) -> None:
+    raw = _raw_text(element)
+    text = " ".join(raw.split())
+    if not text:
+        return
+    link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
+    block = Block(element, element.tag, text, len(_WORDS.findall(text)), link_words)
+    if LINE_BREAK in raw and element.tag == "p":
+        lines = (" ".join(line.split()) for line in raw.split(LINE_BREAK))
+        block.lines = tuple(line for line in lines if line)
+    blocks.append(block)
 
 
 def _is_layout(table: _Element) -> bool:
@@ -340,6 +349,10 @@ def clean_body(
         return Cleaned(None, [], learned, guarded=True)
     reasons: list[Dropped] = []
     for block in changed:
+        if block.tag == TAIL:
+            block.element.tail = None
+            reasons += [block.dropped] if block.dropped else []
+            continue
         if block.dropped is None:
             _rewrite_lines(block.element, block.lines)
             reasons += block.cut

@@ -239,6 +239,9 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
         ("Advertisement: Spring sale on garden tools", "promo"),
         ("Tell us what you think in the comments below.", "comment-prompt"),
         ("Photo: Jane Doe / The Daily Example", "image-credit"),
+        ("The Morning Brief Newsletter", "newsletter"),
+        ("This article has been sent to your colleague.", "widget-message"),
+        ("Copyright The Daily Example 2025 - ISSN 1234-5678", "legal"),
     ],
 )
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
@@ -446,3 +449,21 @@ def test_an_appeal_question_opens_an_appeal() -> None:
     result = extract_page(page(PROSE, PROSE.replace("Tuesday", "Friday"), appeal))
     assert appeal not in result.text
     assert [d.rule for d in result.dropped] == ["appeal-opening"]
+
+
+def test_loose_text_between_blocks_is_judged_like_a_block() -> None:
+    """A button's text left between two blocks (no paragraph of its own) is still furniture;
+    the heading before it stays."""
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><h2>What comes next</h2>"
+        "<a class='button' href='/demo'>Book a free demo today</a>"
+        f"<p>{PROSE.replace('Tuesday', 'Friday')}</p><p>{PROSE.replace('Tuesday', 'Monday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Book a free demo" not in result.text
+    assert "What comes next" in result.text and "Friday" in result.text
+    assert [(d.rule, d.text) for d in result.dropped] == [
+        ("call-to-action-line", "Book a free demo today")
+    ]
