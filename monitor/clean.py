@@ -39,6 +39,7 @@ BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
+SHORT_LINE_WORDS = 14  # the rules for lines up to so many words are joined apart
 PROSE_WORDS = 15  # a paragraph of running text, not a teaser line
 RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goes on
 LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
@@ -144,33 +145,42 @@ class Block:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules in file order, the ungated ones anchored at the start also joined into one
-    alternation with a named group per rule: a block meets all of them in one match at its
-    first character instead of one regex call per rule, which keeps cleaning cheap."""
+    """The rules in file order, the ungated ones anchored at the start also joined into
+    alternations with a named group per rule: a block meets all of them in one match at its
+    first character instead of one regex call per rule, which keeps cleaning cheap. There
+    are two alternations, the rules for short lines and those that take longer blocks, so
+    that a paragraph of ordinary length is tried against the few rules that could take it."""
 
     rules: tuple[Rule, ...]
-    joined: re.Pattern[str] | None
-    joined_max_words: int
-    others: tuple[int, ...]  # indexes of the rules tested one by one (gated, cues, unanchored)
-    needles: Any  # an ahocorasick.Automaton of every gated rule's needles, or None
+    joined: tuple[tuple[int, re.Pattern[str]], ...]  # (most words of its rules, alternation)
+    ungated: frozenset[int]  # indexes of the rules tested one by one without a gate
+    needles: Any  # an ahocorasick.Automaton: needle -> (needle, indexes of its rules), or None
     gated_max_words: int
 
-    def found_needles(self, block: Block) -> frozenset[str]:
-        """The needles in the block, found in one scan for all gated rules."""
+    def found_needles(self, block: Block) -> tuple[frozenset[str], set[int]]:
+        """The needles in the block and the gated rules they open, in one scan for all."""
         if self.needles is None or block.words > self.gated_max_words:
-            return frozenset()
-        return frozenset(needle for _, needle in self.needles.iter(block.lower))
+            return frozenset(), set()
+        needles: set[str] = set()
+        opened: set[int] = set()
+        for _, (needle, indexes) in self.needles.iter(block.lower):
+            if needle not in needles:
+                needles.add(needle)
+                opened.update(indexes)
+        return frozenset(needles), opened
 
     def first(self, block: Block) -> Rule | None:
         found = len(self.rules)
-        if self.joined is not None and 0 < block.words <= self.joined_max_words:
-            m = self.joined.match(block.text)
-            if m is not None:
-                found = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
-                if not self.rules[found].matches(block):  # too long for that rule: one by one
-                    return next((r for r in self.rules if r.matches(block)), None)
-        needles = self.found_needles(block)
-        for i in self.others:
+        for max_words, joined in self.joined:
+            if not 0 < block.words <= max_words:
+                continue
+            m = joined.match(block.text)
+            if m is not None and m.lastgroup is not None:
+                found = min(found, int(m.lastgroup[1:]))
+        if found < len(self.rules) and not self.rules[found].matches(block):
+            return next((r for r in self.rules if r.matches(block)), None)  # too long for it
+        needles, opened = self.found_needles(block)
+        for i in sorted(opened.union(self.ungated)):
             if i > found:
                 break
             if self.rules[i].matches(block, needles):
@@ -180,26 +190,35 @@ class RuleSet:
 
 def rule_set(rules: tuple[Rule, ...]) -> RuleSet:
     joinable = [i for i, r in enumerate(rules) if r.anchored is not None and r.gate is None]
-    joined = (
-        re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in joinable), re.IGNORECASE)
-        if joinable
-        else None
+    tiers = (
+        [i for i in joinable if rules[i].max_words <= SHORT_LINE_WORDS],
+        [i for i in joinable if rules[i].max_words > SHORT_LINE_WORDS],
     )
-    needles = sorted({n for r in rules for n in r.needles})
+    joined = tuple(
+        (
+            max(rules[i].max_words for i in tier),
+            re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in tier), re.IGNORECASE),
+        )
+        for tier in tiers
+        if tier
+    )
+    opens: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for needle in rule.needles:
+            opens.setdefault(needle, []).append(i)
     return RuleSet(
         rules,
         joined,
-        max((rules[i].max_words for i in joinable), default=0),
-        tuple(i for i in range(len(rules)) if i not in joinable),
-        _automaton(needles) if needles else None,
+        frozenset(i for i, r in enumerate(rules) if i not in joinable and r.gate is None),
+        _automaton(opens) if opens else None,
         max((r.max_words for r in rules if r.gate is not None), default=0),
     )
 
 
-def _automaton(needles: list[str]) -> Any:
+def _automaton(opens: dict[str, list[int]]) -> Any:
     automaton = ahocorasick.Automaton()
-    for needle in needles:
-        automaton.add_word(needle, needle)
+    for needle, indexes in opens.items():
+        automaton.add_word(needle, (needle, tuple(indexes)))
     automaton.make_automaton()
     return automaton
 
