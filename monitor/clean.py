@@ -22,210 +22,46 @@ Every dropped block is reported with its rule, category and reason.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from importlib import resources
-from typing import Any
 
-import ahocorasick
 from lxml.etree import SubElement, _Element, strip_tags
 from trafilatura.xml import xmltotxt
+
+from .furniture import (
+    WORDS,
+    Block,
+    Dropped,
+    Rule,
+    RuleSet,
+    default_rules,
+    fingerprint,
+    load_rules,
+    normal,
+)
+
+__all__ = [
+    "Cleaned",
+    "Dropped",
+    "clean_body",
+    "fingerprint",
+    "headline_prints",
+    "load_rules",
+    "normal",
+]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
-SHORT_LINE_WORDS = 14  # the rules for lines up to so many words are joined apart
 PROSE_WORDS = 15  # a paragraph of running text, not a teaser line
 RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goes on
 LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
 LINK_TAIL_MAX_WORDS = 40
 LINK_TAIL_HEADING_WORDS = 8
-_WORDS = re.compile(r"\w+")
 TAIL = "tail"  # the tag of a block of loose text: the tail of the element before it
 LINE_BREAK = "\x0b"  # an <lb/> in a block's raw text (whitespace, so split() removes it)
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    reason: str
-    scope: str  # "block", "section" or "cues"
-    patterns: tuple[re.Pattern[str], ...]
-    max_words: int
-    min_cues: int = 1
-    gate: re.Pattern[str] | None = None  # lower-case fragments, one of which must occur
-    anchored: str | None = None  # its patterns as one alternation, when all are anchored at ^
-    needles: frozenset[str] = frozenset()
-
-    def matches(self, block: Block, needles: frozenset[str] | None = None) -> bool:
-        """``needles``, when given, are the needles found in the block (see RuleSet)."""
-        if block.words == 0 or block.words > self.max_words:
-            return False
-        if self.gate is not None:
-            if needles is not None:
-                if needles.isdisjoint(self.needles):
-                    return False
-            elif self.gate.search(block.lower) is None:
-                return False  # cheap gate before the regular expressions
-        if self.scope == "cues":
-            found = 0
-            for pattern in self.patterns:
-                if pattern.search(block.text):
-                    found += 1
-                    if found >= self.min_cues:
-                        return True
-            return False
-        return any(p.search(block.text) for p in self.patterns)
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """A block the cleaner removed, and why."""
-
-    rule: str
-    category: str
-    reason: str
-    text: str
-
-
-@dataclass
-class Block:
-    element: _Element
-    tag: str
-    text: str
-    words: int
-    link_words: int
-    dropped: Dropped | None = None
-    lines: tuple[str, ...] = ()  # the lines of a block broken by <lb/>, when it has several
-    cut: tuple[Dropped, ...] = ()  # furniture lines taken out of the block
-    _lower: str | None = None
-    _rule: Rule | None = None
-    _ruled: bool = False
-
-    def first_rule(self, rules: RuleSet) -> Rule | None:
-        """The first rule matching this block (computed once)."""
-        if not self._ruled:
-            self._rule = rules.first(self)
-            self._ruled = True
-        return self._rule
-
-    @property
-    def lower(self) -> str:
-        if self._lower is None:
-            self._lower = self.text.lower()
-        return self._lower
-
-    def keep_lines(self, kept: list[str], cut: list[Dropped]) -> None:
-        """Only ``kept`` of the block's lines stay: its text and counts follow."""
-        self.lines, self.cut = tuple(kept), tuple(cut)
-        self.text = " ".join(kept)
-        self.words = len(_WORDS.findall(self.text))
-        self._lower = None
-        for cached in ("fingerprint", "normal"):
-            self.__dict__.pop(cached, None)
-
-    @property
-    def link_density(self) -> float:
-        return self.link_words / self.words if self.words else 0.0
-
-    @cached_property
-    def fingerprint(self) -> str:
-        return fingerprint(self.text)
-
-    @cached_property
-    def normal(self) -> str:
-        return normal(self.text)
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """The rules in file order, the ungated ones anchored at the start also joined into
-    alternations with a named group per rule: a block meets all of them in one match at its
-    first character instead of one regex call per rule, which keeps cleaning cheap. There
-    are two alternations, the rules for short lines and those that take longer blocks, so
-    that a paragraph of ordinary length is tried against the few rules that could take it."""
-
-    rules: tuple[Rule, ...]
-    joined: tuple[tuple[int, re.Pattern[str]], ...]  # (most words of its rules, alternation)
-    ungated: frozenset[int]  # indexes of the rules tested one by one without a gate
-    needles: Any  # an ahocorasick.Automaton: needle -> (needle, indexes of its rules), or None
-    gated_max_words: int
-
-    def found_needles(self, block: Block) -> tuple[frozenset[str], set[int]]:
-        """The needles in the block and the gated rules they open, in one scan for all."""
-        if self.needles is None or block.words > self.gated_max_words:
-            return frozenset(), set()
-        needles: set[str] = set()
-        opened: set[int] = set()
-        for _, (needle, indexes) in self.needles.iter(block.lower):
-            if needle not in needles:
-                needles.add(needle)
-                opened.update(indexes)
-        return frozenset(needles), opened
-
-    def first(self, block: Block) -> Rule | None:
-        found = len(self.rules)
-        for max_words, joined in self.joined:
-            if not 0 < block.words <= max_words:
-                continue
-            m = joined.match(block.text)
-            if m is not None and m.lastgroup is not None:
-                found = min(found, int(m.lastgroup[1:]))
-        if found < len(self.rules) and not self.rules[found].matches(block):
-            return next((r for r in self.rules if r.matches(block)), None)  # too long for it
-        needles, opened = self.found_needles(block)
-        for i in sorted(opened.union(self.ungated)):
-            if i > found:
-                break
-            if self.rules[i].matches(block, needles):
-                return self.rules[i]
-        return self.rules[found] if found < len(self.rules) else None
-
-
-def rule_set(rules: tuple[Rule, ...]) -> RuleSet:
-    joinable = [i for i, r in enumerate(rules) if r.anchored is not None and r.gate is None]
-    tiers = (
-        [i for i in joinable if rules[i].max_words <= SHORT_LINE_WORDS],
-        [i for i in joinable if rules[i].max_words > SHORT_LINE_WORDS],
-    )
-    joined = tuple(
-        (
-            max(rules[i].max_words for i in tier),
-            re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in tier), re.IGNORECASE),
-        )
-        for tier in tiers
-        if tier
-    )
-    opens: dict[str, list[int]] = {}
-    for i, rule in enumerate(rules):
-        for needle in rule.needles:
-            opens.setdefault(needle, []).append(i)
-    return RuleSet(
-        rules,
-        joined,
-        frozenset(i for i, r in enumerate(rules) if i not in joinable and r.gate is None),
-        _automaton(opens) if opens else None,
-        max((r.max_words for r in rules if r.gate is not None), default=0),
-    )
-
-
-def _automaton(opens: dict[str, list[int]]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for needle, indexes in opens.items():
-        automaton.add_word(needle, (needle, tuple(indexes)))
-    automaton.make_automaton()
-    return automaton
-
-
-@cache
-def _default_rules() -> RuleSet:
-    return rule_set(load_rules())
 
 
 @dataclass
@@ -234,53 +70,6 @@ class Cleaned:
     dropped: list[Dropped] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, text) to learn
     guarded: bool = False  # cleaning would have emptied the article and was undone
-
-
-def normal(text: str) -> str:
-    """The text's words, case-folded, one space apart."""
-    return " ".join(_WORDS.findall(text.casefold()))
-
-
-def fingerprint(text: str) -> str:
-    """A block's identity across pages: its words, case-folded, hashed."""
-    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
-
-
-@cache
-def load_rules() -> tuple[Rule, ...]:
-    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
-    return tuple(_rule(item) for item in tomllib.loads(raw)["rules"])
-
-
-def _rule(item: dict[str, Any]) -> Rule:
-    patterns = item["patterns"]
-    return Rule(
-        id=item["id"],
-        category=item["category"],
-        reason=item["reason"],
-        scope=item["scope"],
-        patterns=_compile(patterns, combine=item["scope"] != "cues"),
-        max_words=int(item.get("max_words", 50)),
-        min_cues=int(item.get("min_cues", 1)),
-        gate=re.compile("|".join(re.escape(n.lower()) for n in item["needles"]))
-        if item.get("needles")
-        else None,
-        needles=frozenset(n.lower() for n in item.get("needles", ())),
-        anchored="|".join(f"(?:{p[1:]})" for p in patterns)
-        if item["scope"] != "cues" and all(p.startswith("^") for p in patterns)
-        else None,
-    )
-
-
-def _compile(patterns: list[str], *, combine: bool) -> tuple[re.Pattern[str], ...]:
-    """Patterns anchored at the start are joined into one anchored alternation, which the
-    regex engine tries at the start only: one cheap test instead of several."""
-    anchored = [p[1:] for p in patterns if p.startswith("^")]
-    if combine and len(anchored) > 1:
-        rest = [p for p in patterns if not p.startswith("^")]
-        joined = "^(?:" + "|".join(f"(?:{p})" for p in anchored) + ")"
-        return tuple(re.compile(p, re.IGNORECASE) for p in [joined, *rest])
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
 def blocks_of(body: _Element) -> list[Block]:
@@ -302,7 +91,7 @@ def _collect(parent: _Element, blocks: list[Block]) -> None:
         tail = element.tail
         if tail and not tail.isspace():  # loose text between blocks: a button, a teaser
             text = " ".join(tail.split())
-            blocks.append(Block(element, TAIL, text, len(_WORDS.findall(text)), 0))
+            blocks.append(Block(element, TAIL, text, len(WORDS.findall(text)), 0))
 
 
 def _collect_block(element: _Element, blocks: list[Block]) -> None:
@@ -310,8 +99,8 @@ def _collect_block(element: _Element, blocks: list[Block]) -> None:
     text = " ".join(raw.split())
     if not text:
         return
-    link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-    block = Block(element, element.tag, text, len(_WORDS.findall(text)), link_words)
+    link_words = sum(len(WORDS.findall(_text(ref))) for ref in element.iter("ref"))
+    block = Block(element, element.tag, text, len(WORDS.findall(text)), link_words)
     if LINE_BREAK in raw and element.tag == "p":
         lines = (" ".join(line.split()) for line in raw.split(LINE_BREAK))
         block.lines = tuple(line for line in lines if line)
@@ -356,8 +145,8 @@ def clean_body(
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     if title:
         _apply_headline(blocks, headline_prints(title))
-    _apply_rules(blocks, _default_rules())
-    _apply_lines(blocks, _default_rules())
+    _apply_rules(blocks, default_rules())
+    _apply_lines(blocks, default_rules())
     _apply_site(blocks, site_boilerplate)
     if links is not None:
         _apply_link_tail(blocks, links)
@@ -446,7 +235,7 @@ def _apply_lines(blocks: list[Block], rules: RuleSet) -> None:
         cut: list[Dropped] = []
         section: Rule | None = None
         for line in block.lines:
-            part = Block(block.element, "p", line, len(_WORDS.findall(line)), 0)
+            part = Block(block.element, "p", line, len(WORDS.findall(line)), 0)
             rule = part.first_rule(rules)
             if rule is None and section is not None and (in_tail or _teaser_like(part)):
                 rule = section
@@ -459,7 +248,7 @@ def _apply_lines(blocks: list[Block], rules: RuleSet) -> None:
                 section = rule
         if not cut:
             continue
-        if any(_WORDS.search(line) for line in kept):
+        if any(WORDS.search(line) for line in kept):
             block.keep_lines(kept, cut)
         else:
             block.dropped = Dropped(cut[0].rule, cut[0].category, cut[0].reason, block.text)
@@ -532,7 +321,7 @@ def headline_prints(title: str) -> frozenset[str]:
     "Site - Headline")."""
     parts = _TITLE_PARTS.split(title.strip())
     forms = {" ".join(parts[:-1]), " ".join(parts[1:])} if len(parts) > 1 else set()
-    short = {form for form in forms if len(_WORDS.findall(form)) < MIN_HEADLINE_WORDS}
+    short = {form for form in forms if len(WORDS.findall(form)) < MIN_HEADLINE_WORDS}
     return frozenset(fingerprint(form) for form in {title} | forms - short)
 
 
