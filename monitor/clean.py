@@ -4,13 +4,14 @@ The order, on trafilatura's XML body (so page structure and links are still visi
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
    its text, word count and words inside links; a layout table (paragraphs in its cells) is
-   flattened cell by cell.
+   flattened cell by cell; loose text between two blocks is a block of its own.
 2. Drop the page's headline where the body repeats it at the top: it is the title, not the
    story, and it is stored as the title already.
 3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
    ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
-   that carries several appeal/prompt cues at once.
+   that carries several appeal/prompt cues at once. Then the lines of a paragraph broken by
+   <lb/> are judged one by one, so that furniture glued into a paragraph is cut out of it.
 4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
    caller passes the fingerprints storage has counted often enough), then the run of short
    blocks closing the body that are each the text of a link of the original page.
