@@ -4,13 +4,14 @@ The order, on trafilatura's XML body (so page structure and links are still visi
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
    its text, word count and words inside links; a layout table (paragraphs in its cells) is
-   flattened cell by cell.
+   flattened cell by cell; loose text between two blocks is a block of its own.
 2. Drop the page's headline where the body repeats it at the top: it is the title, not the
    story, and it is stored as the title already.
 3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
    ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
-   that carries several appeal/prompt cues at once.
+   that carries several appeal/prompt cues at once. Then the lines of a paragraph broken by
+   <lb/> are judged one by one, so that furniture glued into a paragraph is cut out of it.
 4. Drop blocks the site has shown on several other articles (site-learned boilerplate: the
    caller passes the fingerprints storage has counted often enough), then the run of short
    blocks closing the body that are each the text of a link of the original page.
@@ -22,18 +23,34 @@ Every dropped block is reported with its rule, category and reason.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from importlib import resources
-from typing import Any
 
-import ahocorasick
-from lxml.etree import _Element, strip_tags
+from lxml.etree import SubElement, _Element, strip_tags
 from trafilatura.xml import xmltotxt
+
+from .furniture import (
+    WORDS,
+    Block,
+    Dropped,
+    Rule,
+    RuleSet,
+    default_rules,
+    fingerprint,
+    load_rules,
+    normal,
+)
+
+__all__ = [
+    "Cleaned",
+    "Dropped",
+    "clean_body",
+    "fingerprint",
+    "headline_prints",
+    "load_rules",
+    "normal",
+]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
@@ -44,156 +61,8 @@ RESUME_PARAGRAPHS = 3  # so many in a row after related teasers: the article goe
 LINK_TAIL_MIN_RUN = 2  # blocks, each a link of the page, that end the body
 LINK_TAIL_MAX_WORDS = 40
 LINK_TAIL_HEADING_WORDS = 8
-_WORDS = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    reason: str
-    scope: str  # "block", "section" or "cues"
-    patterns: tuple[re.Pattern[str], ...]
-    max_words: int
-    min_cues: int = 1
-    gate: re.Pattern[str] | None = None  # lower-case fragments, one of which must occur
-    anchored: str | None = None  # its patterns as one alternation, when all are anchored at ^
-    needles: frozenset[str] = frozenset()
-
-    def matches(self, block: Block, needles: frozenset[str] | None = None) -> bool:
-        """``needles``, when given, are the needles found in the block (see RuleSet)."""
-        if block.words == 0 or block.words > self.max_words:
-            return False
-        if self.gate is not None:
-            if needles is not None:
-                if needles.isdisjoint(self.needles):
-                    return False
-            elif self.gate.search(block.lower) is None:
-                return False  # cheap gate before the regular expressions
-        if self.scope == "cues":
-            found = 0
-            for pattern in self.patterns:
-                if pattern.search(block.text):
-                    found += 1
-                    if found >= self.min_cues:
-                        return True
-            return False
-        return any(p.search(block.text) for p in self.patterns)
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """A block the cleaner removed, and why."""
-
-    rule: str
-    category: str
-    reason: str
-    text: str
-
-
-@dataclass
-class Block:
-    element: _Element
-    tag: str
-    text: str
-    words: int
-    link_words: int
-    dropped: Dropped | None = None
-    _lower: str | None = None
-    _rule: Rule | None = None
-    _ruled: bool = False
-
-    def first_rule(self, rules: RuleSet) -> Rule | None:
-        """The first rule matching this block (computed once)."""
-        if not self._ruled:
-            self._rule = rules.first(self)
-            self._ruled = True
-        return self._rule
-
-    @property
-    def lower(self) -> str:
-        if self._lower is None:
-            self._lower = self.text.lower()
-        return self._lower
-
-    @property
-    def link_density(self) -> float:
-        return self.link_words / self.words if self.words else 0.0
-
-    @cached_property
-    def fingerprint(self) -> str:
-        return fingerprint(self.text)
-
-    @cached_property
-    def normal(self) -> str:
-        return normal(self.text)
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """The rules in file order, the ungated ones anchored at the start also joined into one
-    alternation with a named group per rule: a block meets all of them in one match at its
-    first character instead of one regex call per rule, which keeps cleaning cheap."""
-
-    rules: tuple[Rule, ...]
-    joined: re.Pattern[str] | None
-    joined_max_words: int
-    others: tuple[int, ...]  # indexes of the rules tested one by one (gated, cues, unanchored)
-    needles: Any  # an ahocorasick.Automaton of every gated rule's needles, or None
-    gated_max_words: int
-
-    def found_needles(self, block: Block) -> frozenset[str]:
-        """The needles in the block, found in one scan for all gated rules."""
-        if self.needles is None or block.words > self.gated_max_words:
-            return frozenset()
-        return frozenset(needle for _, needle in self.needles.iter(block.lower))
-
-    def first(self, block: Block) -> Rule | None:
-        found = len(self.rules)
-        if self.joined is not None and 0 < block.words <= self.joined_max_words:
-            m = self.joined.match(block.text)
-            if m is not None:
-                found = int(next(k for k, v in m.groupdict().items() if v is not None)[1:])
-                if not self.rules[found].matches(block):  # too long for that rule: one by one
-                    return next((r for r in self.rules if r.matches(block)), None)
-        needles = self.found_needles(block)
-        for i in self.others:
-            if i > found:
-                break
-            if self.rules[i].matches(block, needles):
-                return self.rules[i]
-        return self.rules[found] if found < len(self.rules) else None
-
-
-def rule_set(rules: tuple[Rule, ...]) -> RuleSet:
-    joinable = [i for i, r in enumerate(rules) if r.anchored is not None and r.gate is None]
-    joined = (
-        re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in joinable), re.IGNORECASE)
-        if joinable
-        else None
-    )
-    needles = sorted({n for r in rules for n in r.needles})
-    return RuleSet(
-        rules,
-        joined,
-        max((rules[i].max_words for i in joinable), default=0),
-        tuple(i for i in range(len(rules)) if i not in joinable),
-        _automaton(needles) if needles else None,
-        max((r.max_words for r in rules if r.gate is not None), default=0),
-    )
-
-
-def _automaton(needles: list[str]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for needle in needles:
-        automaton.add_word(needle, needle)
-    automaton.make_automaton()
-    return automaton
-
-
-@cache
-def _default_rules() -> RuleSet:
-    return rule_set(load_rules())
+TAIL = "tail"  # the tag of a block of loose text: the tail of the element before it
+LINE_BREAK = "\x0b"  # an <lb/> in a block's raw text (whitespace, so split() removes it)
 
 
 @dataclass
@@ -202,53 +71,6 @@ class Cleaned:
     dropped: list[Dropped] = field(default_factory=list)
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, text) to learn
     guarded: bool = False  # cleaning would have emptied the article and was undone
-
-
-def normal(text: str) -> str:
-    """The text's words, case-folded, one space apart."""
-    return " ".join(_WORDS.findall(text.casefold()))
-
-
-def fingerprint(text: str) -> str:
-    """A block's identity across pages: its words, case-folded, hashed."""
-    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
-
-
-@cache
-def load_rules() -> tuple[Rule, ...]:
-    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
-    return tuple(_rule(item) for item in tomllib.loads(raw)["rules"])
-
-
-def _rule(item: dict[str, Any]) -> Rule:
-    patterns = item["patterns"]
-    return Rule(
-        id=item["id"],
-        category=item["category"],
-        reason=item["reason"],
-        scope=item["scope"],
-        patterns=_compile(patterns, combine=item["scope"] != "cues"),
-        max_words=int(item.get("max_words", 50)),
-        min_cues=int(item.get("min_cues", 1)),
-        gate=re.compile("|".join(re.escape(n.lower()) for n in item["needles"]))
-        if item.get("needles")
-        else None,
-        needles=frozenset(n.lower() for n in item.get("needles", ())),
-        anchored="|".join(f"(?:{p[1:]})" for p in patterns)
-        if item["scope"] != "cues" and all(p.startswith("^") for p in patterns)
-        else None,
-    )
-
-
-def _compile(patterns: list[str], *, combine: bool) -> tuple[re.Pattern[str], ...]:
-    """Patterns anchored at the start are joined into one anchored alternation, which the
-    regex engine tries at the start only: one cheap test instead of several."""
-    anchored = [p[1:] for p in patterns if p.startswith("^")]
-    if combine and len(anchored) > 1:
-        rest = [p for p in patterns if not p.startswith("^")]
-        joined = "^(?:" + "|".join(f"(?:{p})" for p in anchored) + ")"
-        return tuple(re.compile(p, re.IGNORECASE) for p in [joined, *rest])
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
 def blocks_of(body: _Element) -> list[Block]:
@@ -265,12 +87,25 @@ def _collect(parent: _Element, blocks: list[Block]) -> None:
         tag = element.tag
         if tag not in BLOCK_TAGS or (tag == "table" and _is_layout(element)):
             _collect(element, blocks)
-            continue
-        text = _text(element)
-        if not text:
-            continue
-        link_words = sum(len(_WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-        blocks.append(Block(element, tag, text, len(_WORDS.findall(text)), link_words))
+        else:
+            _collect_block(element, blocks)
+        tail = element.tail
+        if tail and not tail.isspace():  # loose text between blocks: a button, a teaser
+            text = " ".join(tail.split())
+            blocks.append(Block(element, TAIL, text, len(WORDS.findall(text)), 0))
+
+
+def _collect_block(element: _Element, blocks: list[Block]) -> None:
+    raw = _raw_text(element)
+    text = " ".join(raw.split())
+    if not text:
+        return
+    link_words = sum(len(WORDS.findall(_text(ref))) for ref in element.iter("ref"))
+    block = Block(element, element.tag, text, len(WORDS.findall(text)), link_words)
+    if LINE_BREAK in raw and element.tag == "p":
+        lines = (" ".join(line.split()) for line in raw.split(LINE_BREAK))
+        block.lines = tuple(line for line in lines if line)
+    blocks.append(block)
 
 
 def _is_layout(table: _Element) -> bool:
@@ -278,15 +113,20 @@ def _is_layout(table: _Element) -> bool:
 
 
 def _text(element: _Element) -> str:
+    return " ".join(_raw_text(element).split())
+
+
+def _raw_text(element: _Element) -> str:
+    """The element's text, with LINE_BREAK where it has a <lb/>."""
     parts: list[str] = []
     for node in element.iter():
         if node.tag == "lb":
-            parts.append(" ")
+            parts.append(LINE_BREAK)
         if node.text:
             parts.append(node.text)
         if node is not element and node.tail:
             parts.append(node.tail)
-    return " ".join("".join(parts).split())
+    return "".join(parts)
 
 
 def clean_body(
@@ -306,22 +146,43 @@ def clean_body(
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     if title:
         _apply_headline(blocks, headline_prints(title))
-    _apply_rules(blocks, _default_rules())
+    _apply_rules(blocks, default_rules())
+    _apply_lines(blocks, default_rules())
     _apply_site(blocks, site_boilerplate)
     if links is not None:
         _apply_link_tail(blocks, links)
-    dropped = [b for b in blocks if b.dropped is not None]
-    if not dropped:
+    changed = [b for b in blocks if b.dropped is not None or b.cut]
+    if not changed:
         return Cleaned(None, [], learned)
     if _would_empty(blocks):
         return Cleaned(None, [], learned, guarded=True)
-    for block in dropped:
+    reasons: list[Dropped] = []
+    for block in changed:
+        if block.tag == TAIL:
+            block.element.tail = None
+            reasons += [block.dropped] if block.dropped else []
+            continue
+        if block.dropped is None:
+            _rewrite_lines(block.element, block.lines)
+            reasons += block.cut
+            continue
+        reasons.append(block.dropped)
         parent = block.element.getparent()
         if parent is not None:
             parent.remove(block.element)  # with its tail: loose text after furniture is furniture
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 parent.getparent().remove(parent)
-    return Cleaned(_render(tree), [b.dropped for b in dropped if b.dropped], learned)
+    return Cleaned(_render(tree), reasons, learned)
+
+
+def _rewrite_lines(element: _Element, lines: tuple[str, ...]) -> None:
+    """The paragraph holds ``lines`` only, one <lb/> apart (its inline markup goes: the
+    text is rendered plain)."""
+    for child in list(element):
+        element.remove(child)
+    element.text = lines[0]
+    for line in lines[1:]:
+        SubElement(element, "lb").tail = line
 
 
 def _render(tree: _Element) -> str:
@@ -357,6 +218,41 @@ def _apply_rules(blocks: list[Block], rules: RuleSet) -> None:
         if rule.scope == "section":
             in_tail = seen - block.words >= total - seen
             _drop_section(blocks, i + 1, rule, in_tail=in_tail, rules=rules)
+
+
+def _apply_lines(blocks: list[Block], rules: RuleSet) -> None:
+    """A paragraph made of lines (<lb/>) can glue furniture to the text: a "SHARE YOUR
+    STORY" line, a "Don't miss" heading with its teaser lines. Each line of such a
+    paragraph is judged as a block of its own; a section line takes the teaser-like lines
+    after it (every line after it when the paragraph sits in the article's tail)."""
+    total = sum(b.words for b in blocks)
+    seen = 0
+    for block in blocks:
+        seen += block.words
+        if block.dropped is not None or len(block.lines) < 2:
+            continue
+        in_tail = seen - block.words >= total - seen
+        kept: list[str] = []
+        cut: list[Dropped] = []
+        section: Rule | None = None
+        for line in block.lines:
+            part = Block(block.element, "p", line, len(WORDS.findall(line)), 0)
+            rule = part.first_rule(rules)
+            if rule is None and section is not None and (in_tail or _teaser_like(part)):
+                rule = section
+            if rule is None:
+                section = None
+                kept.append(line)
+                continue
+            cut.append(Dropped(rule.id, rule.category, rule.reason, line))
+            if rule.scope == "section":
+                section = rule
+        if not cut:
+            continue
+        if any(WORDS.search(line) for line in kept):
+            block.keep_lines(kept, cut)
+        else:
+            block.dropped = Dropped(cut[0].rule, cut[0].category, cut[0].reason, block.text)
 
 
 def _drop_section(
@@ -426,7 +322,7 @@ def headline_prints(title: str) -> frozenset[str]:
     "Site - Headline")."""
     parts = _TITLE_PARTS.split(title.strip())
     forms = {" ".join(parts[:-1]), " ".join(parts[1:])} if len(parts) > 1 else set()
-    short = {form for form in forms if len(_WORDS.findall(form)) < MIN_HEADLINE_WORDS}
+    short = {form for form in forms if len(WORDS.findall(form)) < MIN_HEADLINE_WORDS}
     return frozenset(fingerprint(form) for form in {title} | forms - short)
 
 

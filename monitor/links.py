@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 
-from .clean import normal
+from .furniture import normal
 
 _TAG = re.compile(r"<[^>]+>")
 _AFTER_NAME = (b" ", b">", b"\n", b"\t", b"\r")  # "<a" opens an anchor, "<abbr" does not

@@ -6,15 +6,18 @@ import gzip
 import html
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import SEED_IDS, SEEDS, seed_body, seed_html
+from lxml import etree
 
 from monitor.clean import load_rules
 from monitor.cli import cli
 from monitor.extract import extract_page
+from monitor.furniture import WORDS, Block, Rule, rule_set
 from watchlists import Document, Matcher, load_dir, shipped_dir
 
 RAW = SEEDS / "raw"
@@ -137,6 +140,10 @@ PROSE = (
         "response from Moscow, where officials called them provocative.",
         "The airline said it would offer 50% off fares on the Baku route from today, a discount "
         "that analysts read as a bid to win back passengers after the crash.",
+        "The opinions expressed by the envoy do not reflect government policy, a spokesman "
+        "said on Wednesday, adding that the ministry would answer in writing.",
+        "Want to know why the talks stalled? Ask the border guards, one diplomat said.",
+        "Source: a diplomat in Baku who asked not to be named said the talks would resume.",
     ],
     ids=[
         "sanctions-supporters",
@@ -144,6 +151,9 @@ PROSE = (
         "readers-and-support",
         "comments-by",
         "percent-off-today",
+        "opinions-expressed-by-the-envoy",
+        "rhetorical-question",
+        "source-in-prose",
     ],
 )
 def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
@@ -152,50 +162,92 @@ def test_ordinary_prose_with_trigger_words_is_kept(paragraph: str) -> None:
     assert result.dropped == ()
 
 
-@pytest.mark.parametrize(
-    ("line", "rule"),
-    [
-        ("READ MORE: Aliyev and Pashinyan to meet in Abu Dhabi", "read-more-line"),
-        ("Share this article", "share"),
-        ("Follow us on Telegram", "share"),
-        ("Sign up for our newsletter to get the headlines in your inbox", "newsletter"),
-        (
-            "We use cookies to improve your experience. By continuing to browse you accept.",
-            "cookie",
-        ),
-        ("© 2025 The Daily Example. All rights reserved.", "legal"),
-        ("top of page", "skip-link"),
-        ("6 min read", "reading-time"),
-        ("Читайте также: Алиев и Пашинян встретятся в Абу-Даби", "read-more-line"),
-        ("Подпишитесь на нашу рассылку", "newsletter"),
-        ("As an Amazon Associate we earn from qualifying purchases.", "affiliate"),
-        ("Thanks for signing up!", "newsletter"),
-        ("CLICK HERE TO GET THE EXAMPLE NEWS APP", "promo"),
-        (
-            "Join our mailing list! Get a newsletter when an episode is published, with news",
-            "newsletter-prose",
-        ),
-        (
-            "Hi, I’m Jane Doe, and I oversee all energy coverage at the Daily Example, from "
-            "pipelines to power markets.",
-            "author-bio",
-        ),
-        (
-            "Catch up on our coverage of the region, and follow us on Facebook, Instagram and "
-            "Telegram to stay up to date.",
-            "follow-prose",
-        ),
-        ("Start learning today! Unlock up to 55% OFF your subscription.", "promo-prose"),
-        ("Tempo de leitura: 4 minutos", "reading-time"),
-        ("You might also like: Baku and Moscow trade protests", "read-more-line"),
-        ("Follow Example News on Instagram, Facebook and YouTube.", "share"),
-        ("Like this story? Share it with a friend!", "share"),
-        ("Reporting by Jane Doe; Editing by John Roe", "credit-line"),
-        ("Jane Doe contributed reporting from Baku.", "credit-line"),
-        ("Write to Jane Doe at jane.doe@example.com", "credit-line"),
-        ("An error has occurred, please try again later.", "widget-message"),
-    ],
-)
+FURNITURE_LINES = [
+    ("READ MORE: Aliyev and Pashinyan to meet in Abu Dhabi", "read-more-line"),
+    ("Share this article", "share"),
+    ("Follow us on Telegram", "share"),
+    ("Sign up for our newsletter to get the headlines in your inbox", "newsletter"),
+    (
+        "We use cookies to improve your experience. By continuing to browse you accept.",
+        "cookie",
+    ),
+    ("© 2025 The Daily Example. All rights reserved.", "legal"),
+    ("top of page", "skip-link"),
+    ("6 min read", "reading-time"),
+    ("Читайте также: Алиев и Пашинян встретятся в Абу-Даби", "read-more-line"),
+    ("Подпишитесь на нашу рассылку", "newsletter"),
+    ("As an Amazon Associate we earn from qualifying purchases.", "affiliate"),
+    ("Thanks for signing up!", "newsletter"),
+    ("CLICK HERE TO GET THE EXAMPLE NEWS APP", "promo"),
+    (
+        "Join our mailing list! Get a newsletter when an episode is published, with news",
+        "newsletter-prose",
+    ),
+    (
+        "Hi, I’m Jane Doe, and I oversee all energy coverage at the Daily Example, from "
+        "pipelines to power markets.",
+        "author-bio",
+    ),
+    (
+        "Catch up on our coverage of the region, and follow us on Facebook, Instagram and "
+        "Telegram to stay up to date.",
+        "follow-prose",
+    ),
+    ("Start learning today! Unlock up to 55% OFF your subscription.", "promo-prose"),
+    ("Tempo de leitura: 4 minutos", "reading-time"),
+    ("You might also like: Baku and Moscow trade protests", "read-more-line"),
+    ("Follow Example News on Instagram, Facebook and YouTube.", "share"),
+    ("Like this story? Share it with a friend!", "share"),
+    ("Reporting by Jane Doe; Editing by John Roe", "credit-line"),
+    ("Jane Doe contributed reporting from Baku.", "credit-line"),
+    ("Write to Jane Doe at jane.doe@example.com", "credit-line"),
+    ("An error has occurred, please try again later.", "widget-message"),
+    ("Published 18 March 2025", "byline-line"),
+    ("Posted on Nov 21, 2024 at 9:15 am", "byline-line"),
+    ("March 3rd, 2025", "byline-line"),
+    ("21/03/2025 by Jane Doe", "byline-line"),
+    (
+        "This copy is for your personal, non-commercial use only. To order copies for "
+        "your colleagues, contact the Daily Example reprints desk.",
+        "legal",
+    ),
+    (
+        "The views expressed in this column are those of the author and do not reflect "
+        "the position of the Daily Example.",
+        "legal",
+    ),
+    (
+        "By entering your number you agree to receive texts. Msg & data rates may apply.",
+        "legal",
+    ),
+    (
+        "If you buy something through our links, the Daily Example may earn a commission.",
+        "affiliate",
+    ),
+    (
+        "Ready to plan your trip? Get started with a free itinerary today.",
+        "call-to-action-line",
+    ),
+    ("Want to track every shipment? Sign up for a free account.", "call-to-action-line"),
+    ("Learn more", "call-to-action-line"),
+    ("Read more", "call-to-action-line"),
+    ("SEE MORE: Baku recalls its ambassador", "read-more-line"),
+    ("Get the week's best stories delivered straight to your inbox", "newsletter"),
+    ("Help us spread the word: send this page to a friend", "share"),
+    ("Follow our full coverage of the peace talks at https://example.org/talks", "share"),
+    ("Reach the reporter at tips@example.org or on Signal", "credit-line"),
+    ("Source: Ministry of Defence", "credit-line"),
+    ("Advertisement: Spring sale on garden tools", "promo"),
+    ("Tell us what you think in the comments below.", "comment-prompt"),
+    ("Photo: Jane Doe / The Daily Example", "image-credit"),
+    ("The Morning Brief Newsletter", "newsletter"),
+    ("This article has been sent to your colleague.", "widget-message"),
+    ("Copyright The Daily Example 2025 - ISSN 1234-5678", "legal"),
+]
+LINES = [line for line, _ in FURNITURE_LINES]
+
+
+@pytest.mark.parametrize(("line", "rule"), FURNITURE_LINES)
 def test_furniture_lines_are_dropped_with_their_rule(line: str, rule: str) -> None:
     result = extract_page(page(PROSE, line, PROSE.replace("Tuesday", "Friday")))
     assert line not in result.text
@@ -308,6 +360,33 @@ def test_cleaning_never_empties_an_article() -> None:
     assert result.dropped == ()
 
 
+def test_the_fast_rule_lookup_agrees_with_trying_each_rule_in_order() -> None:
+    """The joined alternations and needle gates are a shortcut: for any block they must name
+    the same rule as testing every rule in file order would."""
+    rules = load_rules()
+    fast = rule_set(rules)
+    lines = [*LINES, PROSE, "Read more", "Share this article and comments", "Related"]
+    lines += [line.upper() for line in LINES] + [f"{PROSE} Sign up for our newsletter."]
+    for line in lines:
+        block = Block(etree.Element("p"), "p", line, len(WORDS.findall(line)), 0)
+        slow = next((r for r in rules if r.matches(block)), None)
+        assert fast.first(block) is slow, line
+
+
+def test_a_rule_for_short_lines_keeps_its_place_before_a_rule_for_long_blocks() -> None:
+    """The two alternations are matched apart; the earlier rule in file order still wins."""
+
+    def rule(rule_id: str, pattern: str, max_words: int) -> Rule:
+        compiled = (re.compile(pattern, re.IGNORECASE),)
+        return Rule(rule_id, "meta", "test", "block", compiled, max_words, anchored=pattern[1:])
+
+    short, long = rule("short", "^follow us\\b", 5), rule("long", "^follow\\b", 40)
+    line = "Follow us now"
+    block = Block(etree.Element("p"), "p", line, len(WORDS.findall(line)), 0)
+    assert rule_set((short, long)).first(block) is short
+    assert rule_set((long, short)).first(block) is long
+
+
 def test_rules_are_data_with_reasons() -> None:
     rules = load_rules()
     assert len({r.id for r in rules}) == len(rules)
@@ -365,3 +444,57 @@ def test_a_body_that_is_only_its_headline_is_kept() -> None:
     result = extract_page(html_page)
     assert "Talks to resume in spring" in result.text
     assert result.dropped == ()
+
+
+def test_a_furniture_line_glued_into_a_paragraph_is_cut_from_it() -> None:
+    """A paragraph of lines (<br>) gluing a prompt to the story: the prompt line goes, the
+    story's lines stay."""
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}<br>Share this article<br>"
+        f"{PROSE.replace('Tuesday', 'Monday')}</p></article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Share this article" not in result.text
+    assert "Friday" in result.text and "Monday" in result.text
+    assert [(d.rule, d.text) for d in result.dropped] == [("share", "Share this article")]
+
+
+def test_a_teaser_heading_glued_to_its_teasers_takes_them_but_not_the_story() -> None:
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><p>{PROSE.replace('Tuesday', 'Friday')}</p>"
+        "<p>Don't miss<br>Azerbaijan closes Russian House [LATEST]<br>"
+        "Sputnik bureau raided in Baku [VIDEO]</p>"
+        f"<p>{PROSE.replace('Tuesday', 'Monday')}</p><p>{PROSE.replace('Tuesday', 'Sunday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Russian House" not in result.text and "Sputnik bureau" not in result.text
+    assert "Monday" in result.text and "Sunday" in result.text
+    assert {d.rule for d in result.dropped} == {"related-section"}
+
+
+def test_an_appeal_question_opens_an_appeal() -> None:
+    appeal = "Enjoyed this story? Please consider supporting our reporting."
+    result = extract_page(page(PROSE, PROSE.replace("Tuesday", "Friday"), appeal))
+    assert appeal not in result.text
+    assert [d.rule for d in result.dropped] == ["appeal-opening"]
+
+
+def test_loose_text_between_blocks_is_judged_like_a_block() -> None:
+    """A button's text left between two blocks (no paragraph of its own) is still furniture;
+    the heading before it stays."""
+    html_page = (
+        "<html lang='en'><head><title>Talks</title></head><body><article>"
+        f"<p>{PROSE}</p><h2>What comes next</h2>"
+        "<a class='button' href='/demo'>Book a free demo today</a>"
+        f"<p>{PROSE.replace('Tuesday', 'Friday')}</p><p>{PROSE.replace('Tuesday', 'Monday')}</p>"
+        "</article></body></html>"
+    ).encode()
+    result = extract_page(html_page)
+    assert "Book a free demo" not in result.text
+    assert "What comes next" in result.text and "Friday" in result.text
+    assert [(d.rule, d.text) for d in result.dropped] == [
+        ("call-to-action-line", "Book a free demo today")
+    ]

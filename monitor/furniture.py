@@ -1,0 +1,249 @@
+"""The furniture rules: ``furniture.toml`` loaded and compiled, and the blocks they judge.
+
+A block is one paragraph, heading, list item, quote or table of trafilatura's output (or the
+loose text between two of them). A rule says whether a block is furniture; the rule set
+finds the first rule, in file order, that takes a block, at the cost of a few regular
+expression calls per block (see RuleSet). The order in which the cleaner applies the rules is
+in ``monitor.clean``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+from lxml.etree import _Element
+
+SHORT_LINE_WORDS = 14  # the rules for lines up to so many words are joined apart
+WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    reason: str
+    scope: str  # "block", "section" or "cues"
+    patterns: tuple[re.Pattern[str], ...]
+    max_words: int
+    min_cues: int = 1
+    gate: re.Pattern[str] | None = None  # lower-case fragments, one of which must occur
+    anchored: str | None = None  # its patterns as one alternation, when all are anchored at ^
+    needles: frozenset[str] = frozenset()
+
+    def matches(self, block: Block, needles: frozenset[str] | None = None) -> bool:
+        """``needles``, when given, are the needles found in the block (see RuleSet)."""
+        if block.words == 0 or block.words > self.max_words:
+            return False
+        if self.gate is not None:
+            if needles is not None:
+                if needles.isdisjoint(self.needles):
+                    return False
+            elif self.gate.search(block.lower) is None:
+                return False  # cheap gate before the regular expressions
+        if self.scope == "cues":
+            found = 0
+            for pattern in self.patterns:
+                if pattern.search(block.text):
+                    found += 1
+                    if found >= self.min_cues:
+                        return True
+            return False
+        return any(p.search(block.text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A block the cleaner removed, and why."""
+
+    rule: str
+    category: str
+    reason: str
+    text: str
+
+
+@dataclass
+class Block:
+    element: _Element
+    tag: str
+    text: str
+    words: int
+    link_words: int
+    dropped: Dropped | None = None
+    lines: tuple[str, ...] = ()  # the lines of a block broken by <lb/>, when it has several
+    cut: tuple[Dropped, ...] = ()  # furniture lines taken out of the block
+    _lower: str | None = None
+    _rule: Rule | None = None
+    _ruled: bool = False
+
+    def first_rule(self, rules: RuleSet) -> Rule | None:
+        """The first rule matching this block (computed once)."""
+        if not self._ruled:
+            self._rule = rules.first(self)
+            self._ruled = True
+        return self._rule
+
+    @property
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    def keep_lines(self, kept: list[str], cut: list[Dropped]) -> None:
+        """Only ``kept`` of the block's lines stay: its text and counts follow."""
+        self.lines, self.cut = tuple(kept), tuple(cut)
+        self.text = " ".join(kept)
+        self.words = len(WORDS.findall(self.text))
+        self._lower = None
+        for cached in ("fingerprint", "normal"):
+            self.__dict__.pop(cached, None)
+
+    @property
+    def link_density(self) -> float:
+        return self.link_words / self.words if self.words else 0.0
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return fingerprint(self.text)
+
+    @cached_property
+    def normal(self) -> str:
+        return normal(self.text)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in file order, the ungated ones anchored at the start also joined into
+    alternations with a named group per rule: a block meets all of them in one match at its
+    first character instead of one regex call per rule, which keeps cleaning cheap. There
+    are two alternations, the rules for short lines and those that take longer blocks, so
+    that a paragraph of ordinary length is tried against the few rules that could take it."""
+
+    rules: tuple[Rule, ...]
+    joined: tuple[tuple[int, re.Pattern[str]], ...]  # (most words of its rules, alternation)
+    ungated: frozenset[int]  # indexes of the rules tested one by one without a gate
+    needles: Any  # an ahocorasick.Automaton: needle -> (needle, indexes of its rules), or None
+    gated_max_words: int
+
+    def found_needles(self, block: Block) -> tuple[frozenset[str], set[int]]:
+        """The needles in the block and the gated rules they open, in one scan for all."""
+        if self.needles is None or block.words > self.gated_max_words:
+            return frozenset(), set()
+        needles: set[str] = set()
+        opened: set[int] = set()
+        for _, (needle, indexes) in self.needles.iter(block.lower):
+            if needle not in needles:
+                needles.add(needle)
+                opened.update(indexes)
+        return frozenset(needles), opened
+
+    def first(self, block: Block) -> Rule | None:
+        found = len(self.rules)
+        for max_words, joined in self.joined:
+            if not 0 < block.words <= max_words:
+                continue
+            m = joined.match(block.text)
+            if m is not None and m.lastgroup is not None:
+                found = min(found, int(m.lastgroup[1:]))
+        if found < len(self.rules) and not self.rules[found].matches(block):
+            return next((r for r in self.rules if r.matches(block)), None)  # too long for it
+        needles, opened = self.found_needles(block)
+        for i in sorted(opened.union(self.ungated)):
+            if i > found:
+                break
+            if self.rules[i].matches(block, needles):
+                return self.rules[i]
+        return self.rules[found] if found < len(self.rules) else None
+
+
+def rule_set(rules: tuple[Rule, ...]) -> RuleSet:
+    joinable = [i for i, r in enumerate(rules) if r.anchored is not None and r.gate is None]
+    tiers = (
+        [i for i in joinable if rules[i].max_words <= SHORT_LINE_WORDS],
+        [i for i in joinable if rules[i].max_words > SHORT_LINE_WORDS],
+    )
+    joined = tuple(
+        (
+            max(rules[i].max_words for i in tier),
+            re.compile("|".join(f"(?P<r{i}>{rules[i].anchored})" for i in tier), re.IGNORECASE),
+        )
+        for tier in tiers
+        if tier
+    )
+    opens: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for needle in rule.needles:
+            opens.setdefault(needle, []).append(i)
+    return RuleSet(
+        rules,
+        joined,
+        frozenset(i for i, r in enumerate(rules) if i not in joinable and r.gate is None),
+        _automaton(opens) if opens else None,
+        max((r.max_words for r in rules if r.gate is not None), default=0),
+    )
+
+
+def _automaton(opens: dict[str, list[int]]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for needle, indexes in opens.items():
+        automaton.add_word(needle, (needle, tuple(indexes)))
+    automaton.make_automaton()
+    return automaton
+
+
+@cache
+def default_rules() -> RuleSet:
+    return rule_set(load_rules())
+
+
+def normal(text: str) -> str:
+    """The text's words, case-folded, one space apart."""
+    return " ".join(WORDS.findall(text.casefold()))
+
+
+def fingerprint(text: str) -> str:
+    """A block's identity across pages: its words, case-folded, hashed."""
+    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
+
+
+@cache
+def load_rules() -> tuple[Rule, ...]:
+    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
+    return tuple(_rule(item) for item in tomllib.loads(raw)["rules"])
+
+
+def _rule(item: dict[str, Any]) -> Rule:
+    patterns = item["patterns"]
+    return Rule(
+        id=item["id"],
+        category=item["category"],
+        reason=item["reason"],
+        scope=item["scope"],
+        patterns=_compile(patterns, combine=item["scope"] != "cues"),
+        max_words=int(item.get("max_words", 50)),
+        min_cues=int(item.get("min_cues", 1)),
+        gate=re.compile("|".join(re.escape(n.lower()) for n in item["needles"]))
+        if item.get("needles")
+        else None,
+        needles=frozenset(n.lower() for n in item.get("needles", ())),
+        anchored="|".join(f"(?:{p[1:]})" for p in patterns)
+        if item["scope"] != "cues" and all(p.startswith("^") for p in patterns)
+        else None,
+    )
+
+
+def _compile(patterns: list[str], *, combine: bool) -> tuple[re.Pattern[str], ...]:
+    """Patterns anchored at the start are joined into one anchored alternation, which the
+    regex engine tries at the start only: one cheap test instead of several."""
+    anchored = [p[1:] for p in patterns if p.startswith("^")]
+    if combine and len(anchored) > 1:
+        rest = [p for p in patterns if not p.startswith("^")]
+        joined = "^(?:" + "|".join(f"(?:{p})" for p in anchored) + ")"
+        return tuple(re.compile(p, re.IGNORECASE) for p in [joined, *rest])
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
