@@ -14,9 +14,14 @@ process.
   end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process);
   the worker pool is started and warmed up before the clock starts, as in a running daemon.
 
+Each run is repeated (``--repeat``, 3 rounds by default, interleaved so that a slow spell of
+the machine hits every run alike); the table gives the best and the median time, and the
+throughputs compare the best times.
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/pipeline.py [--sets ...] [--limit N] [--per-feed 50]
+        [--workers 0 1 2] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import asyncio
 import gzip
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +159,15 @@ async def _warm_extract(app: App, count: int) -> None:
     )
 
 
+BARE = "bare trafilatura (1 process)"
+
+
+def label(count: int) -> str:
+    if count == 0:
+        return "pipeline, in-process threads"
+    return f"pipeline, {count} worker process{'es' if count > 1 else ''}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -162,12 +177,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="First N pages of each set.")
     parser.add_argument("--per-feed", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--repeat", type=int, default=3, help="Rounds (default 3).")
     args = parser.parse_args()
 
     pages = load_pages(args.bench_dir, args.sets, args.limit)
     if not pages:
         raise SystemExit(f"no pages under {args.bench_dir}")
     port = free_port()
+    times: dict[str, list[float]] = {}
+    stored: dict[str, int] = {BARE: len(pages)}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
         root = Path(tmp)
         urls = write_site(root / "site", pages, port, args.per_feed)
@@ -178,31 +196,33 @@ def main() -> None:
         )
         try:
             time.sleep(1.0)
-            rows = [("bare trafilatura (1 process)", bare_trafilatura(pages, port), len(pages))]
-            for count in args.workers:
-                seconds, stored = pipeline(root / f"w{count}", urls, count)
-                label = (
-                    f"pipeline, {count} worker processes"
-                    if count
-                    else "pipeline, in-process threads"
-                )
-                rows.append((label, seconds, stored))
+            # Rounds interleave the runs, so a slow spell of the machine hits all of them.
+            for round_ in range(args.repeat):
+                times.setdefault(BARE, []).append(bare_trafilatura(pages, port))
+                for count in args.workers:
+                    seconds, count_stored = pipeline(root / f"r{round_}w{count}", urls, count)
+                    times.setdefault(label(count), []).append(seconds)
+                    stored[label(count)] = count_stored
         finally:
             server.terminate()
             server.wait()
 
     print(
         f"\n{len(pages)} pages ({', '.join(args.sets)}), {len(urls)} feeds, "
-        f"{os.cpu_count()} cores\n"
+        f"{os.cpu_count()} cores, best and median of {args.repeat} rounds\n"
     )
-    print("| run | articles | seconds | articles/s |")
-    print("|---|---|---|---|")
+    print("| run | articles | best s | median s | articles/s (best) |")
+    print("|---|---|---|---|---|")
     rates = {}
-    for label, seconds, count in rows:
-        rates[label] = count / seconds
-        print(f"| {label} | {count} | {seconds:.1f} | {count / seconds:.1f} |")
-    bare = rates["bare trafilatura (1 process)"]
-    one, two = rates.get("pipeline, 1 worker processes"), rates.get("pipeline, 2 worker processes")
+    for name, runs in times.items():
+        best = min(runs)
+        rates[name] = stored[name] / best
+        print(
+            f"| {name} | {stored[name]} | {best:.1f} | {statistics.median(runs):.1f} "
+            f"| {rates[name]:.1f} |"
+        )
+    bare = rates[BARE]
+    one, two = rates.get(label(1)), rates.get(label(2))
     if one:
         print(f"\npipeline on 1 worker: {one / bare:.0%} of bare trafilatura's throughput")
     if two:

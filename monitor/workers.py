@@ -135,25 +135,26 @@ async def finish_page(
     """Extract, analyse and store ``job``'s page; raise ExtractError when it yields no text
     (the caller falls back to the feed's content).
 
-    With ``workers = 0`` extraction runs in a thread and this process stores. With worker
-    processes, extraction and analysis run on a worker; the store goes where a core is free:
-    while the workers leave one to the daemon's process, it stores (the workers only extract);
-    when they take every core, each worker stores its own article, so that the daemon's
-    process - fetching for all of them - does not become the bottleneck."""
-    if workers > 0 and stores_on_workers(workers):
+    With ``workers = 0`` extraction and analysis run in a thread and this process stores.
+    With worker processes, the pure-CPU work after extraction goes where a core is free:
+    while the workers leave one to the daemon's process, they only extract and the daemon
+    analyses and stores (its own work - fetching, storing - leaves most of a core idle); when
+    the workers take every core, each one finishes its page whole, store included, so that
+    the daemon's process, fetching for all of them, is not the bottleneck."""
+    if workers > 0 and workers_finish_pages(workers):
         finish = functools.partial(_finish_page_here, folder, job)
         return cast("EntryOutcome", await _run(workers, finish))
     known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
     if workers > 0:
-        analyse_there = functools.partial(_extract_and_analyse_here, folder, job, known)
-        done = await _run(workers, analyse_there)
+        extraction = await extract(workers, job.body, url=job.page_url, site_boilerplate=known)
+        analysis = await asyncio.to_thread(_analyse, matcher, _document(job, extraction))
     else:
-        done = await asyncio.to_thread(_extract_and_analyse, matcher, job, known)
-    extraction, analysis = cast("tuple[Extraction, Analysis]", done)
+        both = await asyncio.to_thread(_extract_and_analyse, matcher, job, known)
+        extraction, analysis = both
     return _store(db, job, extraction, analysis)
 
 
-def stores_on_workers(workers: int) -> bool:
+def workers_finish_pages(workers: int) -> bool:
     """Whether ``workers`` worker processes take every core (see ``finish_page``)."""
     return workers >= (os.cpu_count() or 1)
 
@@ -167,19 +168,17 @@ def _extract_and_analyse(
     from .extract import extract_page
 
     extraction = extract_page(job.body, url=job.page_url, site_boilerplate=known)
-    document = Document(
+    return extraction, _analyse(matcher, _document(job, extraction))
+
+
+def _document(job: PageJob, extraction: Extraction) -> Document:
+    """What the watchlists read: the feed's headline (else the page's), the clean text."""
+    return Document(
         title=job.entry.title or extraction.title or "",
         text=extraction.text,
         site=canonical_url(job.page_url),
         lang=extraction.language or "",
     )
-    return extraction, _analyse(matcher, document)
-
-
-def _extract_and_analyse_here(
-    folder: str, job: PageJob, known: frozenset[str]
-) -> tuple[Extraction, Analysis]:
-    return _extract_and_analyse(_matcher(folder), job, known)
 
 
 def _finish_page_here(folder: str, job: PageJob) -> EntryOutcome:

@@ -85,15 +85,17 @@ def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, tuple[s
     }
 
 
-@pytest.mark.parametrize("workers_store", [True, False], ids=["workers-store", "daemon-stores"])
+@pytest.mark.parametrize(
+    "workers_finish", [True, False], ids=["workers-finish-pages", "workers-only-extract"]
+)
 def test_a_cycle_on_two_workers_stores_what_one_process_does(
-    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_store: bool
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
 ) -> None:
-    """Whichever process writes the article (the worker when the workers take every core,
-    else the daemon's), the database ends up the same."""
+    """Whether a worker finishes each page (analysis and store included: when the workers
+    take every core) or only extracts it, the database ends up the same."""
     site.serve_seeds()
     in_process = cycle_texts(site, tmp_path, 0)
-    monkeypatch.setattr(workers, "stores_on_workers", lambda count: workers_store)
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
     on_workers = cycle_texts(site, tmp_path, 2)
     assert on_workers == in_process
     assert {status for status, _, _ in on_workers.values()} == {"extracted"}
