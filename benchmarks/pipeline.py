@@ -11,8 +11,10 @@ process.
 - "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
   page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
 - "pipeline, N workers": a fresh database, every feed due, ``run_cycle`` timed from start to
-  end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process);
-  the worker pool is started and warmed up before the clock starts, as in a running daemon.
+  end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process;
+  on a machine with N cores or fewer the workers also match and store, see
+  ``monitor.workers.finish_page``); the worker pool is started and warmed up before the clock
+  starts, as in a running daemon.
 
 Each run is repeated (``--repeat``, 3 rounds by default, interleaved so that a slow spell of
 the machine hits every run alike); the table gives the best and the median time, and the

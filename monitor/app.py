@@ -16,6 +16,7 @@ from watchlists import Matcher, WatchlistError, load_dir
 from .channels import Channel, build_channels
 from .config import DEFAULT_FEEDS, Settings
 from .relay import Relay
+from .stories import refresh_signatures
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class App:
 
 def open_app(settings: Settings, *, stream: TextIO | None = None) -> App:
     db = storage.open_database(settings.database)
+    if resigned := refresh_signatures(db):
+        log.info("story signatures of %d recent articles re-made for this version", resigned)
     sync_feeds(db, settings)
     loaded = load_dir(settings.watchlists)
     for error in loaded.errors:

@@ -92,7 +92,9 @@ class FetchSettings:
     failing_after: int = 5  # consecutive failures before a feed is reported as failing
     silent_factor: float = 4.0  # silent: no new entry for this many times its usual gap
     health_channels: tuple[str, ...] | None = None  # feed-health alerts; None: every channel
-    workers: int = 0  # worker processes for extraction; 0 extracts in the daemon's threads
+    # Worker processes for parsing and extraction (and matching and storing when they take
+    # every core); 0 does it all in the daemon's own process, in threads.
+    workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ from storage.transaction import write_transaction
 from . import schedule, workers
 from .app import App
 from .channels.render import one_line
-from .errors import ExtractError, FeedParseError, FetchError
+from .errors import ExtractError, FeedParseError, FetchError, WorkerLost
 from .fetch import Fetcher
 from .health import raise_alerts
 from .parse import Entry, parse_feed
@@ -107,10 +108,18 @@ async def run_cycle(
     async with Fetcher(app.settings.fetch) as fetcher:
         await asyncio.gather(*(one(feed, fetcher) for feed in due))
     report.health_alerts = raise_alerts(app)
-    with write_transaction(app.db):
-        boilerplate.forget_stale(app.db, min_articles=app.settings.clean.learn_after)
     report.delivery.add(await app.relay.deliver_due())
+    _forget_stale_blocks(app)
     return report
+
+
+def _forget_stale_blocks(app: App) -> None:
+    """Housekeeping after the alerts are out: a busy database only postpones it."""
+    try:
+        with write_transaction(app.db):
+            boilerplate.forget_stale(app.db, min_articles=app.settings.clean.learn_after)
+    except sqlite3.OperationalError as exc:
+        log.warning("learned boilerplate not pruned this cycle: %s", exc)
 
 
 async def poll_feed(
@@ -290,6 +299,11 @@ async def process_entry(
                     str(app.settings.watchlists),
                     job,
                 )
+            except WorkerLost as exc:
+                if stop is not None and stop.is_set():
+                    return EntryOutcome("deferred", reason="stopping")
+                _retry_later(app, feed, entry, f"page {entry.link}: {exc}")
+                reason = f"page not extracted: {exc}"
             except ExtractError as exc:
                 reason = f"page yielded no text: {exc}"
         # The feed's own content stands in for the page.
@@ -335,9 +349,16 @@ async def fetch_page(
     try:
         page = await fetcher.get(entry.link)
     except FetchError as exc:
-        tried = entries.attempts(app.db, feed.id, entry.key) + 1
-        if exc.transient and tried < MAX_ENTRY_ATTEMPTS:
-            entries.record_attempt(app.db, feed.id, entry.key, error=exc.reason)
-            raise _Defer(f"page {entry.link}: {exc.reason} (will be retried)") from exc
+        if exc.transient:
+            _retry_later(app, feed, entry, f"page {entry.link}: {exc.reason}")
         return entry.link, None, f"page not fetched: {exc.reason}"
     return page.url, page.body, None
+
+
+def _retry_later(app: App, feed: Feed, entry: Entry, error: str) -> None:
+    """Defer an entry whose page failed for now to the next poll while it has attempts left
+    (raises ``_Defer``); after that the caller falls back to the feed's content."""
+    tried = entries.attempts(app.db, feed.id, entry.key) + 1
+    if tried < MAX_ENTRY_ATTEMPTS:
+        entries.record_attempt(app.db, feed.id, entry.key, error=error)
+        raise _Defer(f"{error} (will be retried)")

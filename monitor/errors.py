@@ -78,6 +78,11 @@ class ExtractError(MonitorError):
     pass
 
 
+class WorkerLost(ExtractError):
+    """The worker process running a page stopped (killed, crashed, the pool broke): the page
+    itself may be fine, so its entry is retried rather than stored from the feed's text."""
+
+
 class DeliveryError(MonitorError):
     def __init__(
         self,

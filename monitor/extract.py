@@ -8,6 +8,7 @@ content (``html_to_text``) and stores the reason.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 from .clean import Dropped, clean_body
 from .errors import ExtractError
 from .links import lazy_anchor_texts
-from .metadata import read_metadata
+from .metadata import PageMetadata, read_metadata
 from .urls import site_of
 
+log = logging.getLogger(__name__)
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -56,8 +58,7 @@ def extract_page(
         tree = parse_page(raw)
         if tree is None:
             raise ExtractError("the page could not be parsed as HTML")
-        # Read before extraction: trafilatura prunes the tree it is given.
-        meta = read_metadata(tree, url)
+        meta = _metadata(tree, url)
         document = trafilatura.bare_extraction(
             tree, url=url, include_comments=False, with_metadata=False
         )
@@ -109,6 +110,16 @@ _PARSER.set_element_class_lookup(
         entity=lxml.html.HtmlEntity,
     )
 )
+
+
+def _metadata(tree: lxml.html.HtmlElement, url: str | None) -> PageMetadata:
+    """The page's metadata, or none: it only stands in for what the feed entry lacks, so a
+    page whose markup trips the reader still gives its article."""
+    try:
+        return read_metadata(tree, url)
+    except Exception as exc:  # hostile or broken markup: the text matters more
+        log.warning("%s: page metadata not read: %s: %s", url, type(exc).__name__, exc)
+        return PageMetadata()
 
 
 def parse_page(raw: bytes) -> lxml.html.HtmlElement | None:

@@ -7,17 +7,20 @@ trafilatura can do this too (``with_metadata=True``), but its metadata step also
 categories, tags and licences, normalises every JSON-LD string and guesses dates from the
 text: about a third more time per page than the article extraction itself, for fields that
 are here only a fallback (the feed entry's own title, date and author come first). This
-reader makes one pass over the ``<meta>`` elements and a few cheap lookups: well under a
-millisecond per page.
+reader makes one pass over the ``<meta>`` elements and a few XPath lookups (about a
+millisecond per page; htmldate's quick search, only for a page that declares no date, adds a
+little more). Every field is a candidate list, ranked; JSON-LD is read within fixed bounds.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
+from typing import Any
 from urllib.parse import urlsplit
 
 from htmldate import find_date
@@ -58,8 +61,6 @@ for _rank, _name in enumerate(
         "sailthru.date",
         "parsely-pub-date",
         "article.published",
-        "og:updated_time",
-        "article:modified_time",
     )
 ):
     _META_FIELDS[_name] = ("date", _rank)
@@ -78,11 +79,10 @@ _ARTICLE_TYPES = {
     "blogposting",
     "liveblogposting",
     "report",
-    "webpage",
 }
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)")
-_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
+_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?\b")
 # A <title>'s "Headline | Site" (or "Site - Headline"): the separators sites put around a name.
 _TITLE_SEPARATOR = re.compile(r"\s+[|–—·•»~]\s+|\s+[-:]{1,2}\s+")
 _SEPARATOR_AT_END = re.compile(r"(?:\s+[|–—·•»~]|\s+[-:]{1,2})\s*$")
@@ -93,6 +93,8 @@ _BYLINE = (
     " | //*[@class='author-name'])[position() <= 3]"
 )
 MAX_JSON_LD = 200_000  # characters: a bigger script is not page metadata
+MAX_JSON_LD_ITEMS = 200
+MAX_JSON_LD_SCRIPTS = 20
 
 
 @dataclass(frozen=True)
@@ -105,14 +107,16 @@ class PageMetadata:
 
 
 def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
-    """What ``tree`` (a parsed page, not yet modified by extraction) says about itself; every
-    field may be None."""
-    found: dict[str, tuple[int, str]] = {}
+    """What ``tree`` (a parsed page) says about itself; every field may be None. For each
+    field, every statement of the page is a candidate, and the best-ranked one that holds up
+    (a name, not a profile URL; a real date; a language tag) is kept."""
+    candidates: dict[str, list[tuple[int, int, str]]] = {}
 
     def offer(field: str, rank: int, value: object) -> None:
         text = _clean(value)
-        if text and (field not in found or rank < found[field][0]):
-            found[field] = (rank, text)
+        if text:
+            listed = candidates.setdefault(field, [])
+            listed.append((rank, len(listed), text))
 
     for meta in tree.xpath("//meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower() or (
@@ -122,12 +126,12 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
             field, rank = _META_FIELDS[key]
             offer(field, rank, meta.get("content"))
     # JSON-LD and microdata rank after the <meta> tags of the same field.
-    for item in _json_ld_articles(tree):
-        offer("title", 50, item.get("headline") or item.get("name"))
-        offer("author", 50, _json_ld_name(item.get("author")))
-        offer("date", 50, item.get("datePublished") or item.get("dateCreated"))
-        offer("site", 50, _json_ld_name(item.get("publisher")))
-        offer("language", 50, item.get("inLanguage"))
+    for rank, item in _json_ld_articles(tree):
+        offer("title", rank, item.get("headline") or item.get("name"))
+        offer("author", rank, _json_ld_name(item.get("author")))
+        offer("date", rank, item.get("datePublished") or item.get("dateCreated"))
+        offer("site", rank, _json_ld_name(item.get("publisher")))
+        offer("language", rank, item.get("inLanguage"))
     for element in tree.xpath("//*[@itemprop]"):
         prop = element.get("itemprop", "")
         if prop == "datePublished":
@@ -140,10 +144,16 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
         "language", -1, tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     )
 
-    site = found.get("site", (0, None))[1]
-    title = found.get("title", (0, None))[1] or _title_from_page(tree)
-    author = found.get("author", (0, None))[1] or _byline(tree)
-    published = _iso_date(found.get("date", (0, ""))[1])
+    def best(field: str, keep: Callable[[str], str | None] = lambda text: text) -> str | None:
+        for _, _, text in sorted(candidates.get(field, [])):
+            kept = keep(text)
+            if kept:
+                return kept
+        return None
+
+    site = best("site")
+    title = best("title") or _title_from_page(tree)
+    published = best("date", _iso_date)
     if published is None:
         for stamp in tree.xpath("//time/@datetime"):
             published = _iso_date(str(stamp))
@@ -155,37 +165,51 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
         published = _date_from_text(tree, url)
     return PageMetadata(
         title=_without_site(title, site, url) if title else None,
-        author=_author(author),
+        author=best("author", _author) or _author(_byline(tree)),
         published=published,
         site=site,
-        language=_language(found.get("language", (0, ""))[1]),
+        language=best("language", _language),
     )
 
 
-def _json_ld_articles(tree: etree._Element) -> Iterator[dict[str, object]]:
-    """The article-like objects of the page's JSON-LD scripts (top level, lists, @graph)."""
-    for script in tree.xpath("//script[@type]"):
-        if script.get("type", "").strip().lower() != "application/ld+json":
-            continue
+def _json_ld_articles(tree: etree._Element) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The article-like objects of the page's JSON-LD scripts (top level, lists, @graph),
+    with their rank (an article before a mere web page). Bounded: a hostile page cannot make
+    this slow (``MAX_JSON_LD`` characters and ``MAX_JSON_LD_ITEMS`` objects per script, the
+    first ``MAX_JSON_LD_SCRIPTS`` scripts)."""
+    scripts = (
+        script
+        for script in tree.xpath("//script[@type]")
+        if script.get("type", "").strip().lower() == "application/ld+json"
+    )
+    for script in islice(scripts, MAX_JSON_LD_SCRIPTS):
         source = script.text or ""
         if not source.strip() or len(source) > MAX_JSON_LD:
             continue
         try:
             data = json.loads(source)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # broken JSON-LD is common; the <meta> tags still count
-        pending = data if isinstance(data, list) else [data]
-        while pending:
-            item = pending.pop(0)
+        pending: list[object] = data if isinstance(data, list) else [data]
+        index = 0
+        while index < len(pending) and index < MAX_JSON_LD_ITEMS:
+            item = pending[index]
+            index += 1
             if not isinstance(item, dict):
                 continue
             graph = item.get("@graph")
             if isinstance(graph, list):
-                pending.extend(graph)
+                pending.extend(graph[:MAX_JSON_LD_ITEMS])
             kinds = item.get("@type")
-            names = kinds if isinstance(kinds, list) else [kinds]
-            if any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in names):
-                yield item
+            names = {
+                k.lower()
+                for k in (kinds if isinstance(kinds, list) else [kinds])
+                if isinstance(k, str)
+            }
+            if names & _ARTICLE_TYPES:
+                yield 50, item
+            elif "webpage" in names:
+                yield 55, item
 
 
 def _json_ld_name(value: object) -> str | None:
@@ -195,26 +219,23 @@ def _json_ld_name(value: object) -> str | None:
     if isinstance(value, dict):
         name = value.get("name")
         return name if isinstance(name, str) else None
-    if isinstance(value, list):
-        names = [n for n in (_json_ld_name(v) for v in value[:5]) if n]
+    if isinstance(value, list):  # one level: a list of lists names nobody
+        names = [n for n in (_json_ld_name(v) for v in value[:5] if not isinstance(v, list)) if n]
         return ", ".join(dict.fromkeys(names)) or None
     return None
 
 
 def _title_from_page(tree: etree._Element) -> str | None:
-    """The only ``<h1>``, else the ``<title>`` without a site name around a separator, else
-    the first ``<h1>`` or ``<h2>``."""
+    """The only ``<h1>``, else the ``<title>`` (a site name beside it goes later, in
+    ``_without_site``), else the first ``<h1>`` or ``<h2>``."""
     headings = [t for t in (_text(h) for h in tree.xpath("//h1")) if t]
     if len(headings) == 1:
-        return headings[0]
+        return _clean(headings[0])
     for element in tree.xpath("//title")[:1]:
-        whole = _text(element)
-        parts = [p for p in _TITLE_SEPARATOR.split(whole) if p.strip()] if whole else []
-        if parts:
-            # "Headline | Site" and "Site - Headline": the site name is the shorter side.
-            return max(parts, key=len).strip() if len(parts) > 1 else parts[0].strip()
+        if whole := _text(element):
+            return _clean(whole)
     for element in tree.xpath("(//h1 | //h2)[normalize-space()][1]"):
-        return _text(element)
+        return _clean(_text(element))
     return None
 
 

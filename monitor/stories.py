@@ -40,7 +40,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
-from storage import stories
+from storage import meta, stories
+from storage.transaction import write_transaction
 
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
@@ -51,6 +52,10 @@ CONTAINMENT = 0.8  # ... or this share of the shorter text's shingles inside the
 MIN_SHINGLES = 20  # shorter texts (a teaser, a headline) are never grouped by similarity
 SHORT_SHINGLES = 100  # below this on either side, the headlines must agree too
 WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
+# Bumped whenever the shingle hashing changes: signatures stored by an older version are
+# re-made from the stored texts at the next start (``refresh_signatures``), so a copy of a
+# story stored before an upgrade still finds its story after it.
+SIGNATURE_VERSION = "2"
 
 _BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
 _EMPTY = 1 << 64
@@ -70,7 +75,7 @@ _POSITION_MULTIPLIERS = tuple(
     )
 )
 assert len(_POSITION_MULTIPLIERS) == SHINGLE_WORDS
-_WORD_BYTES = 32  # a longer word is told apart by its length and first 32 bytes
+_WORD_BYTES = 32  # longer words are hashed whole another way (see _word_hashes)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
@@ -133,9 +138,10 @@ def _shingle_array(text: str) -> npt.NDArray[np.uint64]:
 
 
 def _word_hashes(distinct: list[str]) -> npt.NDArray[np.uint64]:
-    """64-bit FNV-1a of each word's first ``_WORD_BYTES`` UTF-8 bytes (zero-padded) and its
-    length in bytes, mixed by SplitMix64: one array operation per byte position, all words
-    at once."""
+    """64-bit FNV-1a of each word's UTF-8 bytes (zero-padded to ``_WORD_BYTES``) and its
+    length, mixed by SplitMix64: one array operation per byte position, all words at once.
+    The rare longer word (a 17-letter Russian word is 34 bytes) is hashed whole with BLAKE2b,
+    so words sharing their first ``_WORD_BYTES`` bytes stay apart."""
     encoded = list(map(str.encode, distinct))
     table = np.array(encoded, dtype=f"S{_WORD_BYTES}").view(np.uint8)
     table = table.reshape(len(encoded), _WORD_BYTES)
@@ -143,7 +149,11 @@ def _word_hashes(distinct: list[str]) -> npt.NDArray[np.uint64]:
     for column in range(_WORD_BYTES):
         hashes = (hashes ^ table[:, column]) * _FNV_PRIME
     lengths = np.fromiter(map(len, encoded), dtype=np.uint64, count=len(encoded))
-    return _splitmix64(hashes ^ lengths)
+    hashes = _splitmix64(hashes ^ lengths)
+    for i in np.flatnonzero(lengths > _WORD_BYTES).tolist():
+        digest = hashlib.blake2b(encoded[i], digest_size=8).digest()
+        hashes[i] = np.uint64(int.from_bytes(digest, "little"))
+    return hashes
 
 
 def _splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -268,3 +278,26 @@ def assign_story(db: Database, article_id: int, title: str, sig: Signature | Non
             db, article_id, story_id, sig.to_bytes(), sig.shingles, sig.band_keys, WINDOW_DAYS
         )
     return story_id
+
+
+def refresh_signatures(db: Database) -> int:
+    """Re-make the window's stored signatures when they were made by another version of the
+    hashing (once, at start); return how many articles were re-signed."""
+    if meta.get(db, _VERSION_KEY) == SIGNATURE_VERSION:
+        return 0
+    signed = stories.signed_articles(db)
+    with write_transaction(db):
+        for article_id, text in signed:
+            sig = signature(text)
+            stories.replace_signature(
+                db,
+                article_id,
+                sig.to_bytes() if sig else None,
+                sig.shingles if sig else 0,
+                sig.band_keys if sig else [],
+            )
+        meta.put(db, _VERSION_KEY, SIGNATURE_VERSION)
+    return len(signed)
+
+
+_VERSION_KEY = "story_signature_version"

@@ -1,12 +1,13 @@
 """Where the costly, pure-Python stages run - parsing a feed, extracting and cleaning a page,
 matching an article against the watchlists and computing its story signature: in a thread of
 the daemon (``fetch.workers = 0``, the default) or in a pool of worker processes
-(``fetch.workers = N``), so they use more than one core while the event loop keeps fetching
-and storing.
+(``fetch.workers = N``), so they use more than one core while the event loop keeps fetching.
+When the workers take every core they also store their articles (``finish_page``).
 
 The pool is made once per process and kept for the next cycles (starting workers costs an
 import of trafilatura each); a worker that dies takes only its page with it: the pool is
-replaced and the page's entry falls back like any page that yields no text.
+replaced and the page's entry is retried at the next poll (``WorkerLost``); other pages in
+flight on the pool at that moment are retried too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlite_utils import Database
 from storage import boilerplate, open_database
 from watchlists import Document, Match, Matcher, load_dir
 
-from .errors import ExtractError, FeedParseError
+from .errors import ExtractError, FeedParseError, WorkerLost
 from .parse import Entry, ParsedFeed, parse_feed
 from .stories import Signature, signature
 from .urls import canonical_url, site_of
@@ -87,7 +88,8 @@ async def parse(
 @dataclass(frozen=True)
 class Analysis:
     """What the stages after extraction need from an article's text: the watchlists it
-    matches and its story signature (both pure CPU work, so both run on a worker)."""
+        matches and its story signature (pure CPU work: on a worker when the workers finish pages,
+    else in a thread of the daemon's process)."""
 
     matches: list[Match]
     signature: Signature | None
@@ -155,8 +157,9 @@ async def finish_page(
 
 
 def workers_finish_pages(workers: int) -> bool:
-    """Whether ``workers`` worker processes take every core (see ``finish_page``)."""
-    return workers >= (os.cpu_count() or 1)
+    """Whether ``workers`` worker processes take every core this process may use (see
+    ``finish_page``)."""
+    return workers >= len(os.sched_getaffinity(0))
 
 
 _matchers: dict[str, Matcher] = {}
@@ -202,13 +205,17 @@ _databases: dict[str, Database] = {}
 
 def _database(path: str) -> Database:
     """This worker's connection to ``path``, opened on first use; only the latest file is
-    kept open (a worker serves one daemon, but a test run opens many databases)."""
+    kept open (a worker serves one daemon, but a test run opens many databases). A
+    transaction a failed job left open is rolled back, so it cannot hold the write lock."""
     if path not in _databases:
         for old in _databases.values():
             old.close()
         _databases.clear()
         _databases[path] = open_database(path)
-    return _databases[path]
+    db = _databases[path]
+    if db.conn.in_transaction:
+        db.conn.rollback()
+    return db
 
 
 def _matcher(folder: str) -> Matcher:
@@ -233,13 +240,15 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
         outcome = await asyncio.get_running_loop().run_in_executor(pool(workers), _in_worker, call)
     except BrokenProcessPool as exc:
         _pools.pop(workers, None)
-        raise ExtractError("the extraction worker stopped unexpectedly") from exc
+        raise WorkerLost("the worker process stopped unexpectedly") from exc
     kind, value = outcome
     if kind == "parse_error":
         url, reason = cast(tuple[str, str], value)
         raise FeedParseError(url, reason)
     if kind == "extract_error":
         raise ExtractError(str(value))
+    if kind == "error":
+        raise RuntimeError(f"in a worker process: {value}")
     return value
 
 
@@ -249,18 +258,22 @@ def _ignore_interrupts() -> None:
 
 
 def _in_worker(call: Callable[[], object]) -> tuple[str, object]:
-    """Run in a worker: the project's errors come back as data (their constructors do not
-    survive pickling), anything else as itself."""
+    """Run in a worker: errors come back as data - an exception whose constructor does not
+    survive pickling would otherwise break the whole pool (every worker killed, some maybe
+    storing) when the daemon's process unpickles it."""
     try:
         return "ok", call()
     except FeedParseError as exc:
         return "parse_error", (exc.url, exc.reason)
     except ExtractError as exc:
         return "extract_error", str(exc)
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
 
 
 def shutdown() -> None:
-    """Stop the worker processes (the daemon calls this when it stops)."""
+    """Stop the worker processes now (tests and benchmarks; a process that exits stops its
+    pool through ``concurrent.futures``' own exit handler)."""
     for executor in _pools.values():
         executor.shutdown(wait=True, cancel_futures=True)
     _pools.clear()

@@ -91,6 +91,41 @@ def remember(
     db.execute("DELETE FROM article_signatures WHERE created_at < ?", [since])
 
 
+def signed_articles(db: Database) -> list[tuple[int, str]]:
+    """(article id, text) of every article with a stored signature (the recent window)."""
+    rows = db.execute(
+        "SELECT s.article_id, a.text FROM article_signatures s JOIN articles a "
+        "ON a.id = s.article_id ORDER BY s.article_id"
+    ).fetchall()
+    return [(int(r[0]), str(r[1] or "")) for r in rows]
+
+
+def replace_signature(
+    db: Database,
+    article_id: int,
+    signature: bytes | None,
+    shingles: int,
+    band_keys: Sequence[str],
+) -> None:
+    """Swap an article's stored signature and band keys for new ones (None: forget them),
+    keeping when it was stored; in the caller's transaction."""
+    row = db.execute(
+        "SELECT created_at FROM article_signatures WHERE article_id = ?", [article_id]
+    ).fetchone()
+    db.execute("DELETE FROM story_bands WHERE article_id = ?", [article_id])
+    if row is None or signature is None:
+        db.execute("DELETE FROM article_signatures WHERE article_id = ?", [article_id])
+        return
+    db.execute(
+        "UPDATE article_signatures SET signature = ?, shingles = ? WHERE article_id = ?",
+        [signature, shingles, article_id],
+    )
+    db.conn.executemany(
+        "INSERT INTO story_bands (band_key, article_id, created_at) VALUES (?, ?, ?)",
+        [(key, article_id, row[0]) for key in band_keys],
+    )
+
+
 def outlets(db: Database, story_id: int) -> list[str]:
     """The outlets that carried a story (feed title, else site), first one first."""
     rows = db.execute(

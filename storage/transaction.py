@@ -22,7 +22,7 @@ def write_transaction(db: Database) -> Iterator[Database]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.conn.execute("COMMIT")
     except BaseException:
-        db.rollback()
+        db.rollback()  # also after a failed COMMIT: the write lock must not stay held
         raise
-    db.conn.execute("COMMIT")

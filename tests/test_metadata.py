@@ -141,3 +141,60 @@ def test_seed_pages_parse_the_same_way_too(seed: str) -> None:
 
 def test_what_is_not_html_is_refused() -> None:
     assert parse_page(b"just some words, no markup at all") is None
+
+
+def test_a_rejected_candidate_gives_way_to_the_next_one() -> None:
+    ld = {"@type": "NewsArticle", "author": {"@type": "Person", "name": "Lev Ivanov"}}
+    found = meta_of(
+        '<meta property="article:author" content="https://www.facebook.com/example">'
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+        '<meta property="article:published_time" content="Tue, 1 Jul 2025 10:00:00 GMT">'
+        '<meta itemprop="datePublished" content="2025-07-01">',
+        html_attrs=' lang="zh-Hant-TW"',
+    )
+    assert found.author == "Lev Ivanov"  # the profile URL is skipped, not the field
+    assert found.published == "2025-07-01"
+    assert found.language == "zh-hant"
+
+
+def test_article_outranks_web_page_and_modified_is_not_published() -> None:
+    ld = [
+        {"@type": "WebPage", "name": "Section front", "datePublished": "2020-01-01"},
+        {"@type": "NewsArticle", "headline": "Border reopens", "datePublished": "2025-03-04"},
+    ]
+    found = meta_of(
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+        '<meta property="article:modified_time" content="2025-09-09T00:00:00Z">'
+    )
+    assert found.title == "Border reopens"
+    assert found.published == "2025-03-04"
+
+
+def test_a_title_tag_keeps_a_dash_inside_the_headline() -> None:
+    found = meta_of(
+        "<title>Russia - Azerbaijan talks collapse | Example</title>"
+        '<meta property="og:site_name" content="Example">',
+        body="<h1>A</h1><h1>B</h1>" + BODY,
+    )
+    assert found.title == "Russia - Azerbaijan talks collapse"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "[" * 5000 + "]" * 5000,  # nesting past the recursion limit
+        json.dumps([1] * 60_000),  # a long flat list
+        json.dumps({"@type": "NewsArticle", "author": [[[["deep"]]]]}),
+        '{"@type": "NewsArticle", "headline": ["not", "a", "string"], "datePublished": 7}',
+    ],
+    ids=["deep", "long", "nested-author", "wrong-types"],
+)
+def test_hostile_json_ld_leaves_the_rest_of_the_page_alone(script: str) -> None:
+    html = page(
+        '<meta property="og:title" content="Corridor talks resume">'
+        + f'<script type="application/ld+json">{script}</script>'
+    )
+    found = read_metadata(parse_page(html))  # type: ignore[arg-type]
+    assert found.title == "Corridor talks resume"
+    result = extract_page(html)
+    assert "Talks resumed in Abu Dhabi" in result.text and result.title == "Corridor talks resume"

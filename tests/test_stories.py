@@ -253,3 +253,52 @@ def test_signatures_are_the_same_in_every_process(seed: str) -> None:
     here = stories.signature(text)
     assert here is not None
     assert other.stdout.strip() == here.to_bytes().hex()
+
+
+def test_long_words_that_share_a_prefix_are_told_apart() -> None:
+    long_words = ["представительства", "представительство"]  # 34 bytes, same first 32
+    first = stories.shingle_hashes(" ".join(["встреча", "в", "Баку", "и", long_words[0]]))
+    second = stories.shingle_hashes(" ".join(["встреча", "в", "Баку", "и", long_words[1]]))
+    assert first and second and first != second
+
+
+def test_signatures_made_by_another_hashing_are_remade_at_start(tmp_path: Path) -> None:
+    """After an upgrade that changes the hashing, a copy of a story stored before it still
+    joins that story."""
+    from storage import articles as stored_articles
+    from storage import meta, open_database
+    from storage.articles import NewArticle
+
+    db = open_database(tmp_path / "m.db")
+    text = "\n".join(WIRE)
+
+    def add(key: str) -> int:
+        return stored_articles.insert_article(
+            db,
+            NewArticle(
+                feed_id=None,
+                entry_key=key,
+                guid=key,
+                url=f"https://{key}.example/a",
+                canonical_url=f"https://{key}.example/a",
+                title="Wire story",
+                author=None,
+                published=None,
+                fetched_at="2026-11-20T08:00:00Z",
+                language="en",
+                site=f"{key}.example",
+                text=text,
+                extraction_status="extracted",
+                extraction_reason=None,
+            ),
+        )
+
+    first = add("one")
+    stories.assign_story(db, first, "Wire story", stories.signature(text))
+    # As an older version would have left it: other band keys, another version mark.
+    db.execute("UPDATE story_bands SET band_key = 'old:' || band_key")
+    meta.put(db, "story_signature_version", "1")
+    assert stories.refresh_signatures(db) == 1
+    assert stories.refresh_signatures(db) == 0  # once
+    second = add("two")
+    assert stories.assign_story(db, second, "Wire story", stories.signature(text)) == first

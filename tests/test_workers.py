@@ -4,15 +4,17 @@ in other processes, and a worker that dies fails only its page."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from pathlib import Path
 
 import pytest
-from conftest import SEED_IDS, FeedSite
+from conftest import SEED_IDS, FeedSite, seed_html
 from sqlite_utils import Database
+from werkzeug import Request, Response
 
 from monitor import workers
-from monitor.app import open_app
+from monitor.app import App, open_app
 from monitor.config import load_settings
 from monitor.cycle import run_cycle
 from monitor.errors import ExtractError, FeedParseError
@@ -49,7 +51,7 @@ def test_extraction_runs_in_other_processes() -> None:
 
 def test_a_worker_that_dies_fails_its_page_only() -> None:
     async def run() -> str:
-        with pytest.raises(ExtractError, match="worker stopped unexpectedly"):
+        with pytest.raises(ExtractError, match="worker process stopped unexpectedly"):
             await workers.extract(1, b"x", url=None, site_boilerplate=frozenset(), function=dies)
         after = await workers.extract(
             1, b"ok", url=None, site_boilerplate=frozenset(), function=whose
@@ -115,3 +117,53 @@ def test_a_feed_is_parsed_in_a_worker() -> None:
     )
     parsed = asyncio.run(workers.parse(1, body, url="http://x/", headers={}))
     assert parsed.title == "T" and [e.title for e in parsed.entries] == ["A"]
+
+
+@pytest.mark.parametrize("workers_finish", [True, False], ids=["workers-finish", "workers-extract"])
+def test_a_killed_worker_defers_its_pages_instead_of_storing_the_feed_teaser(
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
+) -> None:
+    """The worker processes are killed while a cycle runs (as when the OS kills them, or a
+    signal reaches the whole process group): the pages in flight are retried at the next
+    poll, not stored from the feed's teaser for good."""
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
+    killed: list[int] = []
+
+    def kill_workers_then_serve(request: Request) -> Response:
+        if not killed:
+            for child in multiprocessing.active_children():
+                child.kill()
+                killed.append(child.pid or 0)
+        return Response(seed_html("000"), content_type="text/html; charset=utf-8")
+
+    site.server.expect_request("/news/000.html").respond_with_handler(kill_workers_then_serve)
+    site.serve_seeds()
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nworkers = 2\n'
+        f'[[feeds]]\nurl = "{site.feed_url}"\n',
+        encoding="utf-8",
+    )
+    app = open_app(load_settings(config))
+    try:
+        asyncio.run(_warm(app))  # the workers exist before the page is served
+        first = asyncio.run(run_cycle(app))
+        assert killed
+        assert "worker process stopped unexpectedly (will be retried)" in (
+            first.feeds[0].warning or ""
+        )
+        statuses = [r[0] for r in app.db.execute("SELECT extraction_status FROM articles")]
+        assert set(statuses) <= {"extracted"}  # nothing stored from the feed's own text
+        second = asyncio.run(run_cycle(app, include_all=True))
+        assert first.new_articles + second.new_articles == len(SEED_IDS)
+        statuses = [r[0] for r in app.db.execute("SELECT extraction_status FROM articles")]
+        assert statuses == ["extracted"] * len(SEED_IDS)
+    finally:
+        app.close()
+
+
+async def _warm(app: App) -> None:
+    folder = str(app.settings.watchlists)
+    await asyncio.gather(
+        *(workers.analyse(2, app.matcher, folder, title="t", text="warm") for _ in range(4))
+    )
