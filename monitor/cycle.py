@@ -17,7 +17,7 @@ import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from storage import articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
@@ -31,7 +31,7 @@ from .fetch import Fetcher
 from .health import raise_alerts
 from .parse import Entry, parse_feed
 from .relay import DeliveryReport
-from .store import EntryOutcome, article_from, store_article
+from .store import EntryOutcome
 from .urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -280,45 +280,31 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         page_url, body, reason = await fetch_page(app, fetcher, feed, entry)
-        if body is not None and page_url is not None:
-            job = workers.PageJob(
-                database=str(app.settings.database.resolve()),
-                channels=tuple(app.settings.channels),
-                learn_after=app.settings.clean.learn_after,
-                feed_id=feed.id,
-                feed_url=feed.url,
-                entry=entry,
-                page_url=page_url,
-                body=body,
-            )
+        job = workers.PageJob(
+            database=str(app.settings.database.resolve()),
+            channels=tuple(app.settings.channels),
+            learn_after=app.settings.clean.learn_after,
+            feed_id=feed.id,
+            feed_url=feed.url,
+            entry=entry,
+            page_url=page_url,
+            body=body,
+            reason=reason,
+        )
+        folder = str(app.settings.watchlists)
+        count = app.settings.fetch.workers
+        if body is not None:
             try:
-                return await workers.finish_page(
-                    app.settings.fetch.workers,
-                    app.db,
-                    app.matcher,
-                    str(app.settings.watchlists),
-                    job,
-                )
+                return await workers.finish_page(count, app.db, app.matcher, folder, job)
             except WorkerLost as exc:
                 if stop is not None and stop.is_set():
                     return EntryOutcome("deferred", reason="stopping")
                 _retry_later(app, feed, entry, f"page {entry.link}: {exc}")
-                reason = f"page not extracted: {exc}"
+                job = replace(job, body=None, reason=f"page not extracted: {exc}")
             except ExtractError as exc:
-                reason = f"page yielded no text: {exc}"
+                job = replace(job, body=None, reason=f"page yielded no text: {exc}")
         # The feed's own content stands in for the page.
-        article = article_from(feed.id, feed.url, entry, page_url, None, reason)
-        analysis = await workers.analyse(
-            app.settings.fetch.workers,
-            app.matcher,
-            str(app.settings.watchlists),
-            title=article.title,
-            text=article.text,
-            site=article.canonical_url or article.url or "",
-            lang=article.language or "",
-        )
-        channels = tuple(app.settings.channels)
-        return store_article(app.db, channels, article, analysis.matches, analysis.signature)
+        return await workers.finish_page(count, app.db, app.matcher, folder, job)
     except asyncio.CancelledError:
         raise
     except _Defer as exc:

@@ -76,8 +76,8 @@ class Fetcher:
         )
         # The pool scans its idle connections on every request: keep it no larger than useful.
         limits = httpx.Limits(
-            max_connections=settings.concurrency * 2,
-            max_keepalive_connections=settings.concurrency,
+            max_connections=settings.concurrency,
+            max_keepalive_connections=max(1, settings.concurrency // 2),
         )
         self.client = httpx.AsyncClient(
             transport=GuardedTransport(policy, limits),

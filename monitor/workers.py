@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, cast
 from sqlite_utils import Database
 
 from storage import boilerplate, open_database
+from storage.articles import NewArticle
 from watchlists import Document, Match, Matcher, load_dir
 
 from .errors import ExtractError, FeedParseError, WorkerLost
@@ -118,8 +119,9 @@ async def analyse(
 
 @dataclass(frozen=True)
 class PageJob:
-    """A fetched page and what finishing it needs: extract and clean it, match and sign its
-    text, store it (see ``store.py``) - all on one worker, in one trip."""
+    """A new entry and what finishing it needs: extract and clean its fetched page (or, with
+    no ``body``, take the feed's own content, ``reason`` saying why), match and sign the text,
+    store it (see ``store.py``) - on one worker, in one trip, when the workers finish pages."""
 
     database: str  # the SQLite file the worker opens (once) to read block counts and store
     channels: tuple[str, ...]
@@ -127,8 +129,9 @@ class PageJob:
     feed_id: int
     feed_url: str
     entry: Entry
-    page_url: str
-    body: bytes
+    page_url: str | None
+    body: bytes | None  # None: the page was not fetched or yielded no text
+    reason: str | None = None  # why the feed's content stands in for the page
 
 
 async def finish_page(
@@ -146,6 +149,10 @@ async def finish_page(
     if workers > 0 and workers_finish_pages(workers):
         finish = functools.partial(_finish_page_here, folder, job)
         return cast("EntryOutcome", await _run(workers, finish))
+    if job.body is None or job.page_url is None:
+        article, document = _from_feed(job)
+        analysis = await asyncio.to_thread(_analyse, matcher, document)
+        return _store_article(db, job, article, analysis, None)
     known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
     if workers > 0:
         extraction = await extract(workers, job.body, url=job.page_url, site_boilerplate=known)
@@ -170,6 +177,7 @@ def _extract_and_analyse(
 ) -> tuple[Extraction, Analysis]:
     from .extract import extract_page
 
+    assert job.body is not None and job.page_url is not None
     extraction = extract_page(job.body, url=job.page_url, site_boilerplate=known)
     return extraction, _analyse(matcher, _document(job, extraction))
 
@@ -179,22 +187,46 @@ def _document(job: PageJob, extraction: Extraction) -> Document:
     return Document(
         title=job.entry.title or extraction.title or "",
         text=extraction.text,
-        site=canonical_url(job.page_url),
+        site=canonical_url(job.page_url) if job.page_url else "",
         lang=extraction.language or "",
     )
 
 
+def _from_feed(job: PageJob) -> tuple[NewArticle, Document]:
+    """The article made of the feed's own content, and what the watchlists read of it."""
+    from .store import article_from
+
+    article = article_from(job.feed_id, job.feed_url, job.entry, job.page_url, None, job.reason)
+    site = article.canonical_url or article.url or ""
+    return article, Document(title=article.title, text=article.text, site=site, lang="")
+
+
 def _finish_page_here(folder: str, job: PageJob) -> EntryOutcome:
     db = _database(job.database)
+    if job.body is None or job.page_url is None:
+        article, document = _from_feed(job)
+        return _store_article(db, job, article, _analyse(_matcher(folder), document), None)
     known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
     extraction, analysis = _extract_and_analyse(_matcher(folder), job, known)
     return _store(db, job, extraction, analysis)
 
 
 def _store(db: Database, job: PageJob, extraction: Extraction, analysis: Analysis) -> EntryOutcome:
-    from .store import article_from, store_article
+    from .store import article_from
 
     article = article_from(job.feed_id, job.feed_url, job.entry, job.page_url, extraction, None)
+    return _store_article(db, job, article, analysis, extraction)
+
+
+def _store_article(
+    db: Database,
+    job: PageJob,
+    article: NewArticle,
+    analysis: Analysis,
+    extraction: Extraction | None,
+) -> EntryOutcome:
+    from .store import store_article
+
     return store_article(
         db, job.channels, article, analysis.matches, analysis.signature, extraction
     )

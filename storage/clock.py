@@ -18,6 +18,14 @@ def iso(moment: datetime) -> str:
 
 
 def parse(text: str) -> datetime:
+    """A stored timestamp. The stored form goes through ``fromisoformat`` (ten times faster
+    than ``strptime``: a feed's 50 entry dates are parsed at every poll); anything else
+    through ``strptime``, which raises ValueError as before."""
+    if len(text) == 20 and text[10] == "T" and text[19] == "Z":
+        try:
+            return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     return datetime.strptime(text, FORMAT).replace(tzinfo=UTC)
 
 

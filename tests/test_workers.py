@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import SEED_IDS, FeedSite, seed_html
+from conftest import SEED_IDS, SEED_TITLES, FeedSite, rss, seed_body, seed_html
 from sqlite_utils import Database
 from werkzeug import Request, Response
 
@@ -167,3 +167,47 @@ async def _warm(app: App) -> None:
     await asyncio.gather(
         *(workers.analyse(2, app.matcher, folder, title="t", text="warm") for _ in range(4))
     )
+
+
+@pytest.mark.parametrize("workers_finish", [True, False], ids=["workers-finish", "workers-extract"])
+def test_feed_content_articles_on_workers_match_and_store_as_in_process(
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
+) -> None:
+    """With page fetching off, the feed's own text is the article: analysed and stored on
+    the workers (when they finish pages) or by the daemon, the database ends up the same."""
+    items = [
+        {
+            "title": SEED_TITLES[seed],
+            "link": site.server.url_for(f"/news/{seed}.html"),
+            "guid": f"seed-{seed}",
+            "description": "<p>" + "</p><p>".join(seed_body(seed)[:6]) + "</p>",
+        }
+        for seed in SEED_IDS
+    ]
+    site.serve_feed(rss(items))
+
+    def stored(count: int) -> list[tuple[str, str, str, int]]:
+        folder = tmp_path / f"content{count}-{workers_finish}"
+        folder.mkdir()
+        config = folder / "monitor.toml"
+        config.write_text(
+            f'database = "m.db"\n[fetch]\nfetch_pages = false\nworkers = {count}\n'
+            f'allowed_networks = ["127.0.0.1"]\n[[feeds]]\nurl = "{site.feed_url}"\n',
+            encoding="utf-8",
+        )
+        app = open_app(load_settings(config))
+        try:
+            assert asyncio.run(run_cycle(app)).new_articles == len(SEED_IDS)
+            rows = app.db.execute(
+                "SELECT a.guid, a.extraction_status, a.text, count(m.id) FROM articles a "
+                "LEFT JOIN matches m ON m.article_id = a.id GROUP BY a.id ORDER BY a.guid"
+            ).fetchall()
+        finally:
+            app.close()
+        return [tuple(r) for r in rows]
+
+    in_process = stored(0)
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
+    assert stored(2) == in_process
+    assert {r[1] for r in in_process} == {"feed_content"}
+    assert any(r[3] for r in in_process)  # the seeds' own text matches the shipped watchlists
