@@ -61,16 +61,21 @@ def test_a_worker_that_dies_fails_its_page_only() -> None:
     assert asyncio.run(run()) == "ok"
 
 
-def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, tuple[str, str, bool]]:
-    folder = tmp_path / f"w{count}"
+def open_on_workers(folder: Path, site: FeedSite, count: int, fetch_extra: str = "") -> App:
+    """An app in ``folder`` reading ``site``'s feed with ``count`` worker processes."""
     folder.mkdir()
     config = folder / "monitor.toml"
     config.write_text(
         f'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nworkers = {count}\n'
-        f'[[feeds]]\nurl = "{site.feed_url}"\n',
+        f'{fetch_extra}[[feeds]]\nurl = "{site.feed_url}"\n',
         encoding="utf-8",
     )
-    app = open_app(load_settings(config))
+    return open_app(load_settings(config))
+
+
+def cycle_texts(site: FeedSite, tmp_path: Path, count: int) -> dict[str, tuple[str, str, bool]]:
+    folder = tmp_path / f"w{count}"
+    app = open_on_workers(folder, site, count)
     try:
         report = asyncio.run(run_cycle(app))
     finally:
@@ -138,13 +143,7 @@ def test_a_killed_worker_defers_its_pages_instead_of_storing_the_feed_teaser(
 
     site.server.expect_request("/news/000.html").respond_with_handler(kill_workers_then_serve)
     site.serve_seeds()
-    config = tmp_path / "monitor.toml"
-    config.write_text(
-        'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nworkers = 2\n'
-        f'[[feeds]]\nurl = "{site.feed_url}"\n',
-        encoding="utf-8",
-    )
-    app = open_app(load_settings(config))
+    app = open_on_workers(tmp_path / "w", site, 2)
     try:
         asyncio.run(_warm(app))  # the workers exist before the page is served
         first = asyncio.run(run_cycle(app))
@@ -187,15 +186,8 @@ def test_feed_content_articles_on_workers_match_and_store_as_in_process(
     site.serve_feed(rss(items))
 
     def stored(count: int) -> list[tuple[str, str, str, int]]:
-        folder = tmp_path / f"content{count}-{workers_finish}"
-        folder.mkdir()
-        config = folder / "monitor.toml"
-        config.write_text(
-            f'database = "m.db"\n[fetch]\nfetch_pages = false\nworkers = {count}\n'
-            f'allowed_networks = ["127.0.0.1"]\n[[feeds]]\nurl = "{site.feed_url}"\n',
-            encoding="utf-8",
-        )
-        app = open_app(load_settings(config))
+        folder = tmp_path / f"content{count}"
+        app = open_on_workers(folder, site, count, fetch_extra="fetch_pages = false\n")
         try:
             assert asyncio.run(run_cycle(app)).new_articles == len(SEED_IDS)
             rows = app.db.execute(
