@@ -44,7 +44,7 @@ from xml.sax.saxutils import escape
 import trafilatura
 
 from monitor import workers
-from monitor.app import App, open_app
+from monitor.app import open_app
 from monitor.config import load_settings
 from monitor.cycle import run_cycle
 from storage import feeds
@@ -131,10 +131,7 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
             for url in urls:
                 feeds.add_feed(app.db, url)
             if count:
-                warm = [workers.pool(count).submit(pow, 2, 2) for _ in range(count * 2)]
-                for future in warm:
-                    future.result()
-                asyncio.run(_warm_extract(app, count))
+                asyncio.run(workers.warm_up(count, str(app.settings.watchlists)))
             started = time.perf_counter()
             report = asyncio.run(run_cycle(app))
             elapsed = time.perf_counter() - started
@@ -142,23 +139,6 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
             app.close()
             workers.shutdown()
     return elapsed, report.new_articles
-
-
-async def _warm_extract(app: App, count: int) -> None:
-    """Import the extractor and load the watchlists in each worker before the clock starts."""
-    page = b"<html><body><article><p>" + b"Warm up text. " * 50 + b"</p></article></body></html>"
-    folder = str(app.settings.watchlists)
-    await asyncio.gather(
-        *(
-            workers.extract(count, page, url=None, site_boilerplate=frozenset())
-            for _ in range(count * 4)
-        ),
-        *(
-            workers.analyse(count, app.matcher, folder, title="Warm up", text="Warm up text.")
-            for _ in range(count * 4)
-        ),
-        return_exceptions=True,
-    )
 
 
 BARE = "bare trafilatura (1 process)"

@@ -96,25 +96,19 @@ class Analysis:
     signature: Signature | None
 
 
-async def analyse(
-    workers: int,
-    matcher: Matcher,
-    folder: str,
-    *,
-    title: str,
-    text: str,
-    site: str = "",
-    lang: str = "",
-) -> Analysis:
-    """Match an article against the watchlists and compute its story signature: with
-    ``matcher`` in a thread of this process, or on a worker, which loads the same watchlist
-    folder once (tokenising long texts is the costliest step of a cycle that only reads
-    feeds, and shingling them for the signature the next one)."""
+async def warm_up(workers: int, folder: str) -> None:
+    """Start the worker processes and have each import the extractor and load the
+    watchlists in ``folder`` (otherwise the first pages of a cycle pay for it)."""
     if workers <= 0:
-        document = Document(title=title, text=text, site=site, lang=lang)
-        return await asyncio.to_thread(_analyse, matcher, document)
-    found = await _run(workers, functools.partial(_analyse_here, folder, title, text, site, lang))
-    return cast(Analysis, found)
+        return
+    calls = (_run(workers, functools.partial(_warm_here, folder)) for _ in range(workers * 2))
+    await asyncio.gather(*calls)
+
+
+def _warm_here(folder: str) -> None:
+    from . import extract  # noqa: F401  (the import is the warming)
+
+    _matcher(folder)
 
 
 @dataclass(frozen=True)
@@ -258,11 +252,6 @@ def _matcher(folder: str) -> Matcher:
 
 def _analyse(matcher: Matcher, document: Document) -> Analysis:
     return Analysis(matcher.match(document), signature(document.text))
-
-
-def _analyse_here(folder: str, title: str, text: str, site: str, lang: str) -> Analysis:
-    document = Document(title=title, text=text, site=site, lang=lang)
-    return _analyse(_matcher(folder), document)
 
 
 async def _run(workers: int, call: Callable[[], object]) -> object:

@@ -145,7 +145,8 @@ def test_a_killed_worker_defers_its_pages_instead_of_storing_the_feed_teaser(
     site.serve_seeds()
     app = open_on_workers(tmp_path / "w", site, 2)
     try:
-        asyncio.run(_warm(app))  # the workers exist before the page is served
+        # The workers exist before the page is served.
+        asyncio.run(workers.warm_up(2, str(app.settings.watchlists)))
         first = asyncio.run(run_cycle(app))
         assert killed
         assert "worker process stopped unexpectedly (will be retried)" in (
@@ -159,13 +160,6 @@ def test_a_killed_worker_defers_its_pages_instead_of_storing_the_feed_teaser(
         assert statuses == ["extracted"] * len(SEED_IDS)
     finally:
         app.close()
-
-
-async def _warm(app: App) -> None:
-    folder = str(app.settings.watchlists)
-    await asyncio.gather(
-        *(workers.analyse(2, app.matcher, folder, title="t", text="warm") for _ in range(4))
-    )
 
 
 @pytest.mark.parametrize("workers_finish", [True, False], ids=["workers-finish", "workers-extract"])
