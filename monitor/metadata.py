@@ -26,14 +26,10 @@ from urllib.parse import urlsplit
 from htmldate import find_date
 from lxml import etree
 
-# Property or name of a <meta> element (lower case) -> the field it states, first listed wins.
-_META_FIELDS: dict[str, tuple[str, int]] = {}
-for _rank, _name in enumerate(
-    ("og:title", "twitter:title", "dc.title", "dcterms.title", "title", "sailthru.title")
-):
-    _META_FIELDS[_name] = ("title", _rank)
-for _rank, _name in enumerate(
-    (
+# The <meta> names and properties (lower case) that state each field, best first.
+_META_NAMES: dict[str, tuple[str, ...]] = {
+    "title": ("og:title", "twitter:title", "dc.title", "dcterms.title", "title", "sailthru.title"),
+    "author": (
         "author",
         "article:author",
         "dc.creator",
@@ -42,11 +38,8 @@ for _rank, _name in enumerate(
         "sailthru.author",
         "parsely-author",
         "cxenseparse:author",
-    )
-):
-    _META_FIELDS[_name] = ("author", _rank)
-for _rank, _name in enumerate(
-    (
+    ),
+    "date": (
         "article:published_time",
         "og:article:published_time",
         "datepublished",
@@ -61,13 +54,14 @@ for _rank, _name in enumerate(
         "sailthru.date",
         "parsely-pub-date",
         "article.published",
-    )
-):
-    _META_FIELDS[_name] = ("date", _rank)
-for _rank, _name in enumerate(("og:site_name", "application-name", "publisher", "dc.publisher")):
-    _META_FIELDS[_name] = ("site", _rank)
-for _rank, _name in enumerate(("og:locale", "content-language", "language", "dc.language")):
-    _META_FIELDS[_name] = ("language", _rank)
+    ),
+    "site": ("og:site_name", "application-name", "publisher", "dc.publisher"),
+    "language": ("og:locale", "content-language", "language", "dc.language"),
+}
+# Name -> (field, rank): what one <meta> element states, looked up once per element.
+_META_FIELDS = {
+    name: (field, rank) for field, names in _META_NAMES.items() for rank, name in enumerate(names)
+}
 
 _ARTICLE_TYPES = {
     "article",
