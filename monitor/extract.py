@@ -150,7 +150,7 @@ def _parse_bytes(text: str) -> lxml.html.HtmlElement | None:
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of a feed's HTML content, one line per block."""
+    """Plain text of a feed's HTML content, one line per block; scripts and styles dropped."""
     if not fragment.strip():
         return ""
     if "<" not in fragment:
@@ -159,6 +159,7 @@ def html_to_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+    etree.strip_elements(root, "script", "style", "applet", with_tail=False)
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.lower() in _BLOCKS:
             element.tail = "\n" + (element.tail or "")

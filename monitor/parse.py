@@ -14,6 +14,7 @@ import feedparser
 from storage import clock
 
 from .errors import FeedParseError
+from .feedxml import parse_plain
 from .urls import canonical_url
 
 
@@ -49,6 +50,18 @@ class ParsedFeed:
 
 
 def parse_feed(body: bytes, *, url: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+    """The feed in ``body`` (fetched from ``url`` with these response ``headers``): a plain feed
+    read with lxml (``feedxml.py``), any other with feedparser, which copes with every kind of
+    broken or unusual feed."""
+    plain = parse_plain(body, url=url, headers=headers)
+    if plain is not None:
+        return plain
+    return parse_with_feedparser(body, url=url, headers=headers)
+
+
+def parse_with_feedparser(
+    body: bytes, *, url: str, headers: dict[str, str] | None = None
+) -> ParsedFeed:
     response_headers = {"content-location": url}
     for name in ("content-type", "content-language", "last-modified", "etag"):
         if headers and name in headers:
@@ -88,12 +101,12 @@ def _entry(item: Any) -> Entry:
         link=_text(item.get("link")),
         title=_text(item.get("title")) or "",
         author=_text(item.get("author")),
-        published=_date(item.get("published_parsed") or item.get("updated_parsed")),
+        published=date_iso(item.get("published_parsed") or item.get("updated_parsed")),
         content_html=str(content),
     )
 
 
-def _date(value: time.struct_time | None) -> str | None:
+def date_iso(value: time.struct_time | None) -> str | None:
     if not value:
         return None
     try:
