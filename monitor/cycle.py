@@ -23,7 +23,7 @@ from storage import articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
 from storage.transaction import write_transaction
 
-from . import schedule, workers
+from . import schedule, stories, workers
 from .app import App
 from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError, WorkerLost
@@ -40,6 +40,7 @@ MAX_ENTRY_ATTEMPTS = 3  # polls an entry is retried before falling back or givin
 # Entries of one feed in flight at once: enough to keep per-host page slots busy, few enough
 # that fifty feeds of fifty new entries do not hold 2,500 articles in memory together.
 ENTRY_BATCH = 8
+FEED_CONTENT_BATCH = 25  # entries stored in one transaction when pages are not fetched
 
 
 @dataclass
@@ -114,12 +115,14 @@ async def run_cycle(
 
 
 def _forget_stale_blocks(app: App) -> None:
-    """Housekeeping after the alerts are out: a busy database only postpones it."""
+    """Housekeeping after the alerts are out (stale learned boilerplate; once a day, the band
+    keys of articles out of the story window): a busy database only postpones it."""
     try:
         with write_transaction(app.db):
             boilerplate.forget_stale(app.db, min_articles=app.settings.clean.learn_after)
+        stories.prune_bands(app.db)
     except sqlite3.OperationalError as exc:
-        log.warning("learned boilerplate not pruned this cycle: %s", exc)
+        log.warning("housekeeping postponed to the next cycle: %s", exc)
 
 
 async def poll_feed(
@@ -175,6 +178,8 @@ async def refresh_feed(
 
     fresh = _new_entries(app, feed, parsed.entries)
     results: list[EntryOutcome] = []
+    if not app.settings.fetch.fetch_pages:
+        fresh, results = [], await store_from_feed(app, feed, fresh, stop)
     for start in range(0, len(fresh), ENTRY_BATCH):
         batch = fresh[start : start + ENTRY_BATCH]
         results += await asyncio.gather(
@@ -280,17 +285,7 @@ async def process_entry(
         return EntryOutcome("deferred", reason="stopping")
     try:
         page_url, body, reason = await fetch_page(app, fetcher, feed, entry)
-        job = workers.PageJob(
-            database=str(app.settings.database.resolve()),
-            channels=tuple(app.settings.channels),
-            learn_after=app.settings.clean.learn_after,
-            feed_id=feed.id,
-            feed_url=feed.url,
-            entry=entry,
-            page_url=page_url,
-            body=body,
-            reason=reason,
-        )
+        job = _job(app, feed, entry, page_url, body, reason)
         folder = str(app.settings.watchlists)
         count = app.settings.fetch.workers
         if body is not None:
@@ -312,6 +307,64 @@ async def process_entry(
     except Exception as exc:
         log.exception("entry %s of %s: unexpected error", entry.key, feed.url)
         return _entry_failed(app, feed, entry, f"{type(exc).__name__}: {one_line(exc)}")
+
+
+async def store_from_feed(
+    app: App, feed: Feed, fresh: list[Entry], stop: asyncio.Event | None = None
+) -> list[EntryOutcome]:
+    """With page fetching off: store the feed's own content of its new entries, a batch at a
+    time, each batch in one transaction (``workers.finish_from_feed``); an entry fails alone."""
+    reason = "page fetching is off (fetch.fetch_pages = false)"
+    results: list[EntryOutcome] = []
+    for start in range(0, len(fresh), FEED_CONTENT_BATCH):
+        batch = fresh[start : start + FEED_CONTENT_BATCH]
+        if stop is not None and stop.is_set():
+            results += [EntryOutcome("deferred", reason="stopping") for _ in batch]
+            continue
+        jobs = [
+            _job(app, feed, e, e.link, None, reason if e.link else "entry has no link")
+            for e in batch
+        ]
+        try:
+            outcomes = await workers.finish_from_feed(
+                app.settings.fetch.workers,
+                app.db,
+                app.matcher,
+                str(app.settings.watchlists),
+                jobs,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("entries of %s: %s", feed.url, one_line(exc))
+            outcomes = [f"{type(exc).__name__}: {one_line(exc)}"] * len(batch)
+        for entry, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, str):
+                log.error("entry %s of %s: %s", entry.key, feed.url, outcome)
+                outcome = _entry_failed(app, feed, entry, outcome)
+            results.append(outcome)
+    return results
+
+
+def _job(
+    app: App,
+    feed: Feed,
+    entry: Entry,
+    page_url: str | None,
+    body: bytes | None,
+    reason: str | None,
+) -> workers.PageJob:
+    return workers.PageJob(
+        database=str(app.settings.database.resolve()),
+        channels=tuple(app.settings.channels),
+        learn_after=app.settings.clean.learn_after,
+        feed_id=feed.id,
+        feed_url=feed.url,
+        entry=entry,
+        page_url=page_url,
+        body=body,
+        reason=reason,
+    )
 
 
 def _entry_failed(app: App, feed: Feed, entry: Entry, error: str) -> EntryOutcome:

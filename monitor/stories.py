@@ -34,13 +34,14 @@ import struct
 import unicodedata
 from collections.abc import Set
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
-from storage import meta, stories
+from storage import clock, meta, stories
 from storage.transaction import write_transaction
 
 SHINGLE_WORDS = 5
@@ -52,10 +53,10 @@ CONTAINMENT = 0.8  # ... or this share of the shorter text's shingles inside the
 MIN_SHINGLES = 20  # shorter texts (a teaser, a headline) are never grouped by similarity
 SHORT_SHINGLES = 100  # below this on either side, the headlines must agree too
 WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
-# Bumped whenever the shingle hashing changes: signatures stored by an older version are
-# re-made from the stored texts at the next start (``refresh_signatures``), so a copy of a
-# story stored before an upgrade still finds its story after it.
-SIGNATURE_VERSION = "2"
+# Bumped whenever the shingle hashing or the band keys change: signatures stored by an older
+# version are re-made from the stored texts at the next start (``refresh_signatures``), so a
+# copy of a story stored before an upgrade still finds its story after it.
+SIGNATURE_VERSION = "3"
 
 _BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
 _EMPTY = 1 << 64
@@ -95,13 +96,14 @@ class Signature:
         return cls(struct.unpack(f"<{len(data) // 8}Q", data), shingles)
 
     @cached_property
-    def band_keys(self) -> list[str]:
-        """The LSH band keys (computed once; a signature made on a worker carries them)."""
+    def band_keys(self) -> list[int]:
+        """The LSH band keys, signed 64-bit integers hashing a band's number with its rows
+        (computed once; a signature made on a worker carries them)."""
         keys = []
         for band in range(BANDS):
             rows = self.minhashes[band * ROWS : (band + 1) * ROWS]
-            digest = hashlib.blake2b(struct.pack(f"<{ROWS}Q", *rows), digest_size=8).hexdigest()
-            keys.append(f"{band}:{digest}")
+            digest = hashlib.blake2b(struct.pack(f"<H{ROWS}Q", band, *rows), digest_size=8)
+            keys.append(int.from_bytes(digest.digest(), "little", signed=True))
         return keys
 
 
@@ -287,6 +289,7 @@ def refresh_signatures(db: Database) -> int:
         return 0
     signed = stories.signed_articles(db)
     with write_transaction(db):
+        stories.forget_all_bands(db)
         for article_id, text in signed:
             sig = signature(text)
             stories.replace_signature(
@@ -301,3 +304,17 @@ def refresh_signatures(db: Database) -> int:
 
 
 _VERSION_KEY = "story_signature_version"
+_PRUNED_KEY = "story_bands_pruned_at"
+PRUNE_EVERY_S = 86400.0
+
+
+def prune_bands(db: Database, *, every_s: float = PRUNE_EVERY_S) -> int | None:
+    """Delete stale band keys when the last pruning is older than ``every_s`` (one pass over
+    the keys: once a day, not per article); return how many went, None when not due."""
+    last = meta.get(db, _PRUNED_KEY)
+    if last is not None and clock.parse(last) > clock.now() - timedelta(seconds=every_s):
+        return None
+    with write_transaction(db):
+        gone = stories.forget_stale_bands(db)
+        meta.put(db, _PRUNED_KEY, clock.iso_now())
+    return gone

@@ -20,7 +20,7 @@ class Candidate:
     signature: bytes
 
 
-def candidates(db: Database, band_keys: Sequence[str], *, window_days: float) -> list[Candidate]:
+def candidates(db: Database, band_keys: Sequence[int], *, window_days: float) -> list[Candidate]:
     """Recent articles sharing at least one LSH band with the given keys."""
     if not band_keys:
         return []
@@ -28,7 +28,7 @@ def candidates(db: Database, band_keys: Sequence[str], *, window_days: float) ->
     marks = ", ".join("?" for _ in band_keys)
     rows = db.execute(
         "SELECT s.article_id, s.story_id, s.shingles, s.signature FROM article_signatures s "
-        f"WHERE s.created_at >= ? AND s.article_id IN (SELECT article_id FROM story_bands "
+        f"WHERE s.created_at >= ? AND s.article_id IN (SELECT article_id FROM story_band_keys "
         f"WHERE band_key IN ({marks})) ORDER BY s.article_id",
         [since, *band_keys],
     ).fetchall()
@@ -72,22 +72,19 @@ def remember(
     story_id: int,
     signature: bytes,
     shingles: int,
-    band_keys: Sequence[str],
+    band_keys: Sequence[int],
     window_days: float,
 ) -> None:
-    """Keep an article's signature for lookups, and forget those older than the window."""
+    """Keep an article's signature for lookups, and forget signatures older than the window
+    (their band keys go later, in bulk: ``forget_stale_bands``)."""
     now = clock.iso_now()
     db.execute(
         "INSERT OR REPLACE INTO article_signatures "
         "(article_id, story_id, shingles, signature, created_at) VALUES (?, ?, ?, ?, ?)",
         [article_id, story_id, shingles, signature, now],
     )
-    db.conn.executemany(
-        "INSERT INTO story_bands (band_key, article_id, created_at) VALUES (?, ?, ?)",
-        [(key, article_id, now) for key in band_keys],
-    )
+    _insert_bands(db, article_id, band_keys)
     since = clock.iso_now(-window_days * 86400)
-    db.execute("DELETE FROM story_bands WHERE created_at < ?", [since])
     db.execute("DELETE FROM article_signatures WHERE created_at < ?", [since])
 
 
@@ -100,29 +97,45 @@ def signed_articles(db: Database) -> list[tuple[int, str]]:
     return [(int(r[0]), str(r[1] or "")) for r in rows]
 
 
+def forget_all_bands(db: Database) -> None:
+    """Drop every band key (before the window's signatures are re-made)."""
+    db.execute("DELETE FROM story_band_keys")
+
+
 def replace_signature(
     db: Database,
     article_id: int,
     signature: bytes | None,
     shingles: int,
-    band_keys: Sequence[str],
+    band_keys: Sequence[int],
 ) -> None:
-    """Swap an article's stored signature and band keys for new ones (None: forget them),
-    keeping when it was stored; in the caller's transaction."""
-    row = db.execute(
-        "SELECT created_at FROM article_signatures WHERE article_id = ?", [article_id]
-    ).fetchone()
-    db.execute("DELETE FROM story_bands WHERE article_id = ?", [article_id])
-    if row is None or signature is None:
+    """Swap an article's stored signature for a new one (None: forget it) and add its band
+    keys (after ``forget_all_bands``); in the caller's transaction."""
+    if signature is None:
         db.execute("DELETE FROM article_signatures WHERE article_id = ?", [article_id])
         return
     db.execute(
         "UPDATE article_signatures SET signature = ?, shingles = ? WHERE article_id = ?",
         [signature, shingles, article_id],
     )
+    _insert_bands(db, article_id, band_keys)
+
+
+def forget_stale_bands(db: Database) -> int:
+    """Delete the band keys of articles whose signature left the window (article ids grow
+    with time, so every key below the oldest signed article is stale); one pass over the
+    table, hence run now and then rather than per article. Return how many went."""
+    cursor = db.execute(
+        "DELETE FROM story_band_keys WHERE article_id < "
+        "(SELECT COALESCE(MIN(article_id), 1 << 62) FROM article_signatures)"
+    )
+    return int(cursor.rowcount)
+
+
+def _insert_bands(db: Database, article_id: int, band_keys: Sequence[int]) -> None:
     db.conn.executemany(
-        "INSERT INTO story_bands (band_key, article_id, created_at) VALUES (?, ?, ?)",
-        [(key, article_id, row[0]) for key in band_keys],
+        "INSERT OR IGNORE INTO story_band_keys (band_key, article_id) VALUES (?, ?)",
+        [(key, article_id) for key in band_keys],
     )
 
 

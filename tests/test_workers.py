@@ -197,3 +197,35 @@ def test_feed_content_articles_on_workers_match_and_store_as_in_process(
     assert stored(2) == in_process
     assert {r[1] for r in in_process} == {"feed_content"}
     assert any(r[3] for r in in_process)  # the seeds' own text matches the shipped watchlists
+
+
+@pytest.mark.parametrize("workers_finish", [False, True])
+def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
+) -> None:
+    """With page fetching off, a feed's new entries are stored in one transaction, each in a
+    savepoint: the one the database refuses is retried at the next poll, the others stay."""
+    items = [
+        {"title": title, "link": site.server.url_for(f"/n/{i}"), "guid": f"g{i}",
+         "description": f"<p>{title}: the council met on Tuesday to discuss the budget.</p>"}
+        for i, title in enumerate(["First report", "Refused report", "Third report"])
+    ]  # fmt: skip
+    site.serve_feed(rss(items))
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
+    app = open_on_workers(tmp_path / "batch", site, 2, fetch_extra="fetch_pages = false\n")
+    try:
+        app.db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Refused report' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+        report = asyncio.run(run_cycle(app))
+        stored = [r[0] for r in app.db.execute("SELECT guid FROM articles ORDER BY guid")]
+        attempts = app.db.execute(
+            "SELECT entry_key, attempts, last_error FROM entry_attempts"
+        ).fetchall()
+    finally:
+        app.close()
+    assert report.new_articles == 2
+    assert stored == ["g0", "g2"]
+    assert [(key, tries) for key, tries, _ in attempts] == [("g1", 1)]
+    assert "refused by the test" in attempts[0][2]
