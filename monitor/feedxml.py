@@ -44,6 +44,10 @@ _RISKY_BY_NAMESPACE = {
     "{http://www.itunes.com/dtds/podcast-1.0.dtd}": {"author", "summary", "subtitle", "title"},
     "{http://search.yahoo.com/mrss/}": {"title", "description"},
     ATOM: None,
+    # Namespaces feedparser reads as plain RSS: any element of theirs may be a field.
+    "{http://purl.org/rss/1.0/}": None,
+    "{http://backend.userland.com/rss2}": None,
+    "{http://blogs.law.harvard.edu/tech/rss}": None,
 }
 _RISKY_LOCAL = {
     "title", "description", "summary", "subtitle", "author", "creator", "contributor", "date",
@@ -55,9 +59,17 @@ _ATOM_FEED_IGNORED = {
     for name in ("entry", "updated", "subtitle", "author", "contributor", "generator", "icon",
                  "logo", "rights", "category")
 }  # fmt: skip
+_ATOM_LINK_ATTRIBUTES = {"href", "rel", "type", "title", "hreflang", "length"}
+_ATOM_RELS = {"alternate", "self", "related", "enclosure", "via", "replies", "edit", "license",
+              "next", "previous", "first", "last", "hub", "edit-media"}  # fmt: skip
+_ATOM_LINK_TYPES = {"text/html", "application/xhtml+xml", "application/atom+xml",
+                    "application/rss+xml", "application/json", "image/jpeg", "image/png",
+                    "audio/mpeg", "video/mp4", "application/pdf"}  # fmt: skip
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 _UTF8 = {"utf-8", "utf8", "us-ascii", "ascii"}
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_C1 = re.compile(rb"&#(12[89]|1[3-5][0-9]);|&#x0*[89][0-9a-f];|\xc2[\x80-\x9f]", re.IGNORECASE)
+_ENTITY_LIKE = re.compile(r"&[#\w]+;")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 
 _parser = etree.XMLParser(
@@ -82,6 +94,8 @@ def parse_plain(body: bytes, *, url: str, headers: dict[str, str] | None) -> Par
         root = etree.fromstring(body, _parser)
     except (etree.XMLSyntaxError, ValueError):
         return None
+    if root.getroottree().docinfo.doctype:
+        return None
     try:
         if root.tag == "rss" and root.get("version") == "2.0":
             return _rss(root, url)
@@ -96,6 +110,8 @@ def _plain_bytes(body: bytes, headers: dict[str, str]) -> bool:
     head = body[:2048]
     if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in body or b"xml:base" in body:
         return False
+    if _C1.search(body):
+        return False  # feedparser reads C1 codes as Windows-1252 characters
     declared = _DECLARATION.match(head.removeprefix(b"\xef\xbb\xbf"))
     if declared and declared.group(1).decode("ascii").lower() not in _UTF8:
         return False
@@ -118,15 +134,18 @@ def _rss(root: etree._Element, url: str) -> ParsedFeed:
     from .parse import ParsedFeed
 
     channel = root.find("channel")
-    if channel is None or root.find("item") is not None:
+    if channel is None or len(root) != 1:
+        raise _NotPlain  # items outside the one channel: feedparser reads them too
+    if sum(1 for _ in root.iter("item")) != sum(1 for _ in channel.iterfind("item")):
         raise _NotPlain
     title = site = None
     for child in channel:
         tag = child.tag
         if tag == "title":
-            title = _plain_text(child)
+            title = _set_once(title, _plain_text(child))
         elif tag == "link":
-            site = _join(url, _text(child).strip()) if _text(child).strip() else None
+            value = _link_text(child)
+            site = _join(url, value) if value else None
         elif isinstance(tag, str) and tag.startswith("{"):
             _check_feed_level(child)
     entries = [_rss_item(item, url) for item in channel.iterfind("item")]
@@ -144,13 +163,18 @@ def _rss_item(item: etree._Element, url: str) -> Entry:
             if len(child):
                 raise _NotPlain  # markup inside: feedparser reads it as inline content
             if tag == "title":
-                title = _plain_text(child)
+                title = _set_once(title, _plain_text(child))
             elif tag == "link":
-                link = _set_once(link, _text(child).strip())
+                link = _set_once(link, _link_text(child))
             elif tag == "guid":
-                is_link = (child.get("isPermaLink") or child.get("ispermalink") or "true") == "true"
+                attributes = dict(child.attrib)
+                permalink = attributes.pop("isPermaLink", "true")
+                if attributes or permalink not in ("true", "false"):
+                    raise _NotPlain  # feedparser's reading of other spellings is its own
                 guid = _set_once(guid, _text(child).strip())
-                guid_is_link = is_link
+                if not guid:
+                    raise _NotPlain
+                guid_is_link = permalink == "true"
             elif tag == "author":
                 author = _set_once(author, _author_text(_text(child)))
             elif tag == "pubDate":
@@ -186,11 +210,11 @@ def _atom(root: etree._Element, url: str) -> ParsedFeed:
     for child in root:
         tag = child.tag
         if tag == f"{ATOM}title":
-            title = _atom_text(child)
+            title = _set_once(title, _atom_text(child))
         elif tag == f"{ATOM}link":
             site = _atom_link(child, url) or site
         elif tag == f"{ATOM}id":
-            feed_id = _join(url, _text(child).strip()) or None
+            feed_id = _set_once(feed_id, _atom_id(child, url))
         elif tag in _ATOM_FEED_IGNORED or not isinstance(tag, str):
             continue
         elif tag.startswith(ATOM) or not tag.startswith("{"):
@@ -198,6 +222,8 @@ def _atom(root: etree._Element, url: str) -> ParsedFeed:
         else:
             _check_feed_level(child)
     entries = [_atom_entry(entry, url) for entry in root.iterfind(f"{ATOM}entry")]
+    if len(entries) != sum(1 for _ in root.iter(f"{ATOM}entry")):
+        raise _NotPlain  # entries nested elsewhere: feedparser reads them too
     return ParsedFeed(_strip(title), site or feed_id, entries, None)
 
 
@@ -208,9 +234,9 @@ def _atom_entry(entry: etree._Element, url: str) -> Entry:
         if not isinstance(tag, str):
             continue
         if tag == f"{ATOM}id":
-            guid = _set_once(guid, _join(url, _text(child).strip()) if len(child) == 0 else "")
+            guid = _set_once(guid, _atom_id(child, url))
         elif tag == f"{ATOM}title":
-            title = _atom_text(child)
+            title = _set_once(title, _atom_text(child))
         elif tag == f"{ATOM}link":
             link = _atom_link(child, url) or link
         elif tag == f"{ATOM}author":
@@ -248,6 +274,11 @@ def _entry(
 
     if not guid and not link:
         raise _NotPlain  # keyed by a hash of its content, which feedparser sanitises
+    if content and summary and not re.sub(r"<[^>]*>", "", content).strip():
+        raise _NotPlain  # markup only (an embed): feedparser's sanitiser empties it
+    for value in (content, summary):
+        if value and "&" in value and "<" not in value:
+            raise _NotPlain  # plain text with entities: feedparser's escaping is its own
     when = _parse_date(published.strip()) if published and published.strip() else None
     if when is None and updated and updated.strip():
         when = _parse_date(updated.strip())
@@ -269,14 +300,33 @@ def _atom_text(element: etree._Element) -> str:
 
 
 def _atom_link(element: etree._Element, url: str) -> str | None:
+    if set(element.attrib) - _ATOM_LINK_ATTRIBUTES:
+        raise _NotPlain  # feedparser takes a link from uri= or url= as well
     href = element.get("href")
     rel = element.get("rel", "alternate")
     kind = element.get("type", "text/html")
-    if rel != "alternate" or kind not in _HTML_TYPES or href is None:
+    if rel not in _ATOM_RELS or kind not in _ATOM_LINK_TYPES or href is None:
+        raise _NotPlain  # a spelling feedparser maps (Alternate, type="html" ...)
+    if rel != "alternate" or kind not in _HTML_TYPES:
         return None
     if not href.strip():
         raise _NotPlain
     return _join(url, href.strip())
+
+
+def _atom_id(element: etree._Element, url: str) -> str:
+    value = _text(element).strip()
+    if len(element) or not value:
+        raise _NotPlain  # an empty id: feedparser keys the entry by its link
+    return _join(url, value)
+
+
+def _link_text(element: etree._Element) -> str:
+    """An RSS link: plain text, no attributes, nothing that looks like an escaped entity."""
+    value = _text(element).strip()
+    if element.attrib or _ENTITY_LIKE.search(value):
+        raise _NotPlain
+    return value
 
 
 def _atom_author(element: etree._Element) -> str:
@@ -288,7 +338,9 @@ def _atom_author(element: etree._Element) -> str:
             name = _text(child).strip()
         elif child.tag == f"{ATOM}email":
             email = _text(child).strip()
-        elif child.tag != f"{ATOM}uri":
+        elif child.tag != f"{ATOM}uri" and (
+            child.tag.startswith(ATOM) or not child.tag.startswith("{")
+        ):
             raise _NotPlain
     if name and email:
         return f"{name} ({email})"
@@ -319,7 +371,7 @@ def _check_foreign(element: etree._Element) -> None:
         if not tag.startswith("{"):
             raise _NotPlain  # an RSS element this reader does not know, or one inside markup
         namespace, _, local = tag.partition("}")
-        namespace += "}"
+        namespace, local = namespace + "}", local.lower()  # feedparser folds the case
         if namespace in _RISKY_BY_NAMESPACE:
             risky = _RISKY_BY_NAMESPACE[namespace]
             if (risky is None and local != "subject") or (risky is not None and local in risky):

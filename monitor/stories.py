@@ -287,8 +287,8 @@ def refresh_signatures(db: Database) -> int:
     hashing (once, at start); return how many articles were re-signed."""
     if meta.get(db, _VERSION_KEY) == SIGNATURE_VERSION:
         return 0
-    signed = stories.signed_articles(db)
-    with write_transaction(db):
+    with write_transaction(db):  # read inside: no article stored meanwhile loses its keys
+        signed = stories.signed_articles(db)
         stories.forget_all_bands(db)
         for article_id, text in signed:
             sig = signature(text)

@@ -18,11 +18,12 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
+from lxml import etree
 from sqlite_utils import Database
 
 from storage import boilerplate, open_database
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never load
     from .store import EntryOutcome
 
 _pools: dict[int, ProcessPoolExecutor] = {}
+T = TypeVar("T")
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
@@ -146,14 +148,14 @@ async def finish_page(
         return cast("EntryOutcome", await _run(workers, finish))
     if job.body is None or job.page_url is None:
         article, document = _from_feed(job)
-        analysis = await asyncio.to_thread(_analyse, matcher, document)
+        analysis = await in_thread(_analyse, matcher, document)
         return _store_article(db, job, article, analysis, None)
     known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
     if workers > 0:
         extraction = await extract(workers, job.body, url=job.page_url, site_boilerplate=known)
-        analysis = await asyncio.to_thread(_analyse, matcher, _document(job, extraction))
+        analysis = await in_thread(_analyse, matcher, _document(job, extraction))
     else:
-        both = await asyncio.to_thread(_extract_and_analyse, matcher, job, known)
+        both = await in_thread(_extract_and_analyse, matcher, job, known)
         extraction, analysis = both
     return _store(db, job, extraction, analysis)
 
@@ -170,7 +172,7 @@ async def finish_from_feed(
     if workers > 0 and workers_finish_pages(workers):
         finish = functools.partial(_finish_from_feed_here, folder, jobs)
         return cast("list[EntryOutcome | str]", await _run(workers, finish))
-    prepared = await asyncio.to_thread(_prepare_from_feed, matcher, jobs)
+    prepared = await in_thread(_prepare_from_feed, matcher, jobs)
     return _store_prepared(db, jobs, prepared)
 
 
@@ -206,6 +208,8 @@ def _store_prepared(
             try:
                 outcomes.append(_store_article(db, job, article, analysis, None))
             except Exception as exc:  # rolled back to its savepoint: the others stay
+                if not db.conn.in_transaction:
+                    raise  # the error ended the whole transaction: the batch fails as one
                 outcomes.append(f"{type(exc).__name__}: {exc}")
     return outcomes
 
@@ -309,7 +313,7 @@ def _analyse(matcher: Matcher, document: Document) -> Analysis:
 
 async def _run(workers: int, call: Callable[[], object]) -> object:
     if workers <= 0:
-        return await asyncio.to_thread(call)
+        return await in_thread(call)
     try:
         outcome = await asyncio.get_running_loop().run_in_executor(pool(workers), _in_worker, call)
     except BrokenProcessPool as exc:
@@ -324,6 +328,32 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
     if kind == "error":
         raise RuntimeError(f"in a worker process: {value}")
     return value
+
+
+_threads: ThreadPoolExecutor | None = None
+
+
+async def in_thread(function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` in a thread of this process whose lxml state is its own (the
+    stages parse HTML and XML with lxml; see ``_own_lxml_dictionary``)."""
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(
+            max_workers=min(32, (os.cpu_count() or 1) + 4),
+            thread_name_prefix="monitor-stage",
+            initializer=_own_lxml_dictionary,
+        )
+    call = functools.partial(function, *args)
+    return await asyncio.get_running_loop().run_in_executor(_threads, call)
+
+
+def _own_lxml_dictionary() -> None:
+    """Give this thread lxml's per-thread name dictionary before it touches a shared parser:
+    a thread without one borrows the dictionary of the parser it first uses, i.e. of another
+    thread, and two threads then write one libxml2 dictionary at once, which has no lock
+    (heap corruption: "double free or corruption"). Parsing once with the thread's own
+    default parser makes the dictionary."""
+    etree.fromstring(b"<warm/>")
 
 
 def _ignore_interrupts() -> None:

@@ -229,3 +229,30 @@ def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
     assert stored == ["g0", "g2"]
     assert [(key, tries) for key, tries, _ in attempts] == [("g1", 1)]
     assert "refused by the test" in attempts[0][2]
+
+
+def test_an_error_that_ends_the_transaction_fails_the_whole_batch(
+    site: FeedSite, tmp_path: Path
+) -> None:
+    """An error that rolls back the whole transaction (a full disk, say) must not leave some
+    entries stored outside it and reported failed: the batch fails as one, nothing stored."""
+    items = [
+        {"title": title, "link": site.server.url_for(f"/n/{i}"), "guid": f"g{i}",
+         "description": f"<p>{title}: the council met on Tuesday to discuss the budget.</p>"}
+        for i, title in enumerate(["First report", "Fatal report", "Third report"])
+    ]  # fmt: skip
+    site.serve_feed(rss(items))
+    app = open_on_workers(tmp_path / "fatal", site, 0, fetch_extra="fetch_pages = false\n")
+    try:
+        app.db.execute(
+            "CREATE TRIGGER fatal BEFORE INSERT ON articles WHEN NEW.title = 'Fatal report' "
+            "BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction ends'); END"
+        )
+        report = asyncio.run(run_cycle(app))
+        stored = app.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        tried = app.db.execute("SELECT count(*) FROM entry_attempts").fetchone()[0]
+    finally:
+        app.close()
+    assert report.new_articles == 0
+    assert stored == 0
+    assert tried == 3
