@@ -229,7 +229,7 @@ GUID = "<guid>https://a.example/1</guid>"
         "atom-type-html",
         "atom-rel-case",
         "entity-text",
-    ],  # fmt: skip
+    ],
 )
 def test_cases_where_feedparser_reads_differently_are_left_to_it(body: bytes) -> None:
     """Each of these, read the plain way, would give other keys or text than feedparser."""
