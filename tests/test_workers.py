@@ -199,18 +199,23 @@ def test_feed_content_articles_on_workers_match_and_store_as_in_process(
     assert any(r[3] for r in in_process)  # the seeds' own text matches the shipped watchlists
 
 
+def serve_three_reports(site: FeedSite, middle: str) -> None:
+    """A feed of three short reports (guids g0, g1, g2), the second titled ``middle``."""
+    items = [
+        {"title": title, "link": site.server.url_for(f"/n/{i}"), "guid": f"g{i}",
+         "description": f"<p>{title}: the council met on Tuesday to discuss the budget.</p>"}
+        for i, title in enumerate(["First report", middle, "Third report"])
+    ]  # fmt: skip
+    site.serve_feed(rss(items))
+
+
 @pytest.mark.parametrize("workers_finish", [False, True])
 def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
     site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
 ) -> None:
     """With page fetching off, a feed's new entries are stored in one transaction, each in a
     savepoint: the one the database refuses is retried at the next poll, the others stay."""
-    items = [
-        {"title": title, "link": site.server.url_for(f"/n/{i}"), "guid": f"g{i}",
-         "description": f"<p>{title}: the council met on Tuesday to discuss the budget.</p>"}
-        for i, title in enumerate(["First report", "Refused report", "Third report"])
-    ]  # fmt: skip
-    site.serve_feed(rss(items))
+    serve_three_reports(site, "Refused report")
     monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
     app = open_on_workers(tmp_path / "batch", site, 2, fetch_extra="fetch_pages = false\n")
     try:
@@ -236,12 +241,7 @@ def test_an_error_that_ends_the_transaction_fails_the_whole_batch(
 ) -> None:
     """An error that rolls back the whole transaction (a full disk, say) must not leave some
     entries stored outside it and reported failed: the batch fails as one, nothing stored."""
-    items = [
-        {"title": title, "link": site.server.url_for(f"/n/{i}"), "guid": f"g{i}",
-         "description": f"<p>{title}: the council met on Tuesday to discuss the budget.</p>"}
-        for i, title in enumerate(["First report", "Fatal report", "Third report"])
-    ]  # fmt: skip
-    site.serve_feed(rss(items))
+    serve_three_reports(site, "Fatal report")
     app = open_on_workers(tmp_path / "fatal", site, 0, fetch_extra="fetch_pages = false\n")
     try:
         app.db.execute(
