@@ -47,10 +47,12 @@ def extract_page(
     url: str | None = None,
     clean: bool = True,
     site_boilerplate: frozenset[str] = frozenset(),
+    date_from_text: bool = True,
 ) -> Extraction:
     """The article in ``html``, cleaned of page furniture; raise ExtractError (with the
     reason) when there is none. ``site_boilerplate`` holds fingerprints of blocks this page's
-    site has shown on several other articles."""
+    site has shown on several other articles. ``date_from_text=False``: a page that declares
+    no date is not searched for one (the feed entry has its date)."""
     raw = html.encode("utf-8", "replace") if isinstance(html, str) else html
     if not raw.strip():
         raise ExtractError("the page is empty")
@@ -58,7 +60,7 @@ def extract_page(
         tree = parse_page(raw)
         if tree is None:
             raise ExtractError("the page could not be parsed as HTML")
-        meta = _metadata(tree, url)
+        meta = _metadata(tree, url, date_from_text)
         document = trafilatura.bare_extraction(
             tree, url=url, include_comments=False, with_metadata=False
         )
@@ -112,11 +114,11 @@ _PARSER.set_element_class_lookup(
 )
 
 
-def _metadata(tree: lxml.html.HtmlElement, url: str | None) -> PageMetadata:
+def _metadata(tree: lxml.html.HtmlElement, url: str | None, date_from_text: bool) -> PageMetadata:
     """The page's metadata, or none: it only stands in for what the feed entry lacks, so a
     page whose markup trips the reader still gives its article."""
     try:
-        return read_metadata(tree, url)
+        return read_metadata(tree, url, date_from_text=date_from_text)
     except Exception as exc:  # hostile or broken markup: the text matters more
         log.warning("%s: page metadata not read: %s: %s", url, type(exc).__name__, exc)
         return PageMetadata()

@@ -110,7 +110,7 @@ class Block:
 
     @cached_property
     def fingerprint(self) -> str:
-        return fingerprint(self.text)
+        return _hashed(self.normal)
 
     @cached_property
     def normal(self) -> str:
@@ -209,7 +209,11 @@ def normal(text: str) -> str:
 
 def fingerprint(text: str) -> str:
     """A block's identity across pages: its words, case-folded, hashed."""
-    return hashlib.sha1(normal(text).encode("utf-8")).hexdigest()[:16]
+    return _hashed(normal(text))
+
+
+def _hashed(normal_text: str) -> str:
+    return hashlib.sha1(normal_text.encode("utf-8")).hexdigest()[:16]
 
 
 @cache

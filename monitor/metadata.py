@@ -14,6 +14,7 @@ little more). Every field is a candidate list, ranked; JSON-LD is read within fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -82,7 +83,9 @@ _TITLE_SEPARATOR = re.compile(r"\s+[|–—·•»~]\s+|\s+[-:]{1,2}\s+")
 _SEPARATOR_AT_END = re.compile(r"(?:\s+[|–—·•»~]|\s+[-:]{1,2})\s*$")
 _SEPARATOR_AT_START = re.compile(r"^\s*(?:[|–—·•»~]|[-:]{1,2})\s+")
 _BY = re.compile(r"^(?:by|von|par|por|di|door|автор[:]?)\s+", re.I)
-_BYLINE = (
+_GATHERED = ("meta", "script", "h1", "title", "time")
+_ITEMPROPS = etree.XPath("//*[@itemprop]")
+_BYLINE = etree.XPath(
     "(//a[@rel='author'] | //*[@class='byline'] | //*[@class='author']"
     " | //*[@class='author-name'])[position() <= 3]"
 )
@@ -100,10 +103,14 @@ class PageMetadata:
     language: str | None = None  # lower case, "en" or "pt-br"
 
 
-def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
+def read_metadata(
+    tree: etree._Element, url: str | None = None, *, date_from_text: bool = True
+) -> PageMetadata:
     """What ``tree`` (a parsed page) says about itself; every field may be None. For each
     field, every statement of the page is a candidate, and the best-ranked one that holds up
-    (a name, not a profile URL; a real date; a language tag) is kept."""
+    (a name, not a profile URL; a real date; a language tag) is kept. ``date_from_text``:
+    whether a page that declares no date has one looked for in its text (htmldate's quick
+    search, the costliest step: not needed when the feed entry has a date)."""
     candidates: dict[str, list[tuple[int, int, str]]] = {}
 
     def offer(field: str, rank: int, value: object) -> None:
@@ -112,7 +119,8 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
             listed = candidates.setdefault(field, [])
             listed.append((rank, len(listed), text))
 
-    for meta in tree.xpath("//meta"):
+    marked = _Marked.of(tree)
+    for meta in marked.metas:
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower() or (
             meta.get("http-equiv") or ""
         ).lower()
@@ -120,13 +128,13 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
             field, rank = _META_FIELDS[key]
             offer(field, rank, meta.get("content"))
     # JSON-LD and microdata rank after the <meta> tags of the same field.
-    for rank, item in _json_ld_articles(tree):
+    for rank, item in _json_ld_articles(marked.scripts):
         offer("title", rank, item.get("headline") or item.get("name"))
         offer("author", rank, _json_ld_name(item.get("author")))
         offer("date", rank, item.get("datePublished") or item.get("dateCreated"))
         offer("site", rank, _json_ld_name(item.get("publisher")))
         offer("language", rank, item.get("inLanguage"))
-    for element in tree.xpath("//*[@itemprop]"):
+    for element in marked.itemprops:
         prop = element.get("itemprop", "")
         if prop == "datePublished":
             offer("date", 60, element.get("datetime") or element.get("content"))
@@ -146,16 +154,16 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
         return None
 
     site = best("site")
-    title = best("title") or _title_from_page(tree)
+    title = best("title") or _title_from_page(tree, marked)
     published = best("date", _iso_date)
     if published is None:
-        for stamp in tree.xpath("//time/@datetime"):
-            published = _iso_date(str(stamp))
+        for stamp in marked.times:
+            published = _iso_date(stamp)
             if published:
                 break
     if published is None and url:
         published = _url_date(url)
-    if published is None:
+    if published is None and date_from_text:
         published = _date_from_text(tree, url)
     return PageMetadata(
         title=_without_site(title, site, url) if title else None,
@@ -166,17 +174,50 @@ def read_metadata(tree: etree._Element, url: str | None = None) -> PageMetadata:
     )
 
 
-def _json_ld_articles(tree: etree._Element) -> Iterator[tuple[int, dict[str, Any]]]:
+@dataclass
+class _Marked:
+    """The page's elements that state metadata: those found by their tag in one walk over
+    the tree (an XPath search per tag walked it once each, several times the cost), and
+    those with an ``itemprop``."""
+
+    metas: list[etree._Element] = dataclasses.field(default_factory=list)
+    scripts: list[etree._Element] = dataclasses.field(default_factory=list)  # with a type
+    itemprops: list[etree._Element] = dataclasses.field(default_factory=list)
+    h1s: list[etree._Element] = dataclasses.field(default_factory=list)
+    titles: list[etree._Element] = dataclasses.field(default_factory=list)
+    times: list[str] = dataclasses.field(default_factory=list)  # the datetime of each <time>
+
+    @classmethod
+    def of(cls, tree: etree._Element) -> _Marked:
+        root = tree.getroottree().getroot()
+        marked = cls(itemprops=_ITEMPROPS(root))
+        for element in root.iter(*_GATHERED):
+            tag = element.tag
+            if tag == "meta":
+                marked.metas.append(element)
+            elif tag == "script":
+                if element.get("type") is not None:
+                    marked.scripts.append(element)
+            elif tag == "h1":
+                marked.h1s.append(element)
+            elif tag == "title":
+                marked.titles.append(element)
+            elif (stamp := element.get("datetime")) is not None:
+                marked.times.append(stamp)
+        return marked
+
+
+def _json_ld_articles(scripts: list[etree._Element]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The article-like objects of the page's JSON-LD scripts (top level, lists, @graph),
     with their rank (an article before a mere web page). Bounded: a hostile page cannot make
     this slow (``MAX_JSON_LD`` characters and ``MAX_JSON_LD_ITEMS`` objects per script, the
     first ``MAX_JSON_LD_SCRIPTS`` scripts)."""
-    scripts = (
+    json_ld = (
         script
-        for script in tree.xpath("//script[@type]")
+        for script in scripts
         if script.get("type", "").strip().lower() == "application/ld+json"
     )
-    for script in islice(scripts, MAX_JSON_LD_SCRIPTS):
+    for script in islice(json_ld, MAX_JSON_LD_SCRIPTS):
         source = script.text or ""
         if not source.strip() or len(source) > MAX_JSON_LD:
             continue
@@ -219,13 +260,13 @@ def _json_ld_name(value: object) -> str | None:
     return None
 
 
-def _title_from_page(tree: etree._Element) -> str | None:
+def _title_from_page(tree: etree._Element, marked: _Marked) -> str | None:
     """The only ``<h1>``, else the ``<title>`` (a site name beside it goes later, in
     ``_without_site``), else the first ``<h1>`` or ``<h2>``."""
-    headings = [t for t in (_text(h) for h in tree.xpath("//h1")) if t]
+    headings = [t for t in (_text(h) for h in marked.h1s) if t]
     if len(headings) == 1:
         return _clean(headings[0])
-    for element in tree.xpath("//title")[:1]:
+    for element in marked.titles[:1]:
         if whole := _text(element):
             return _clean(whole)
     for element in tree.xpath("(//h1 | //h2)[normalize-space()][1]"):
@@ -265,7 +306,7 @@ def _date_from_text(tree: etree._Element, url: str | None) -> str | None:
 
 def _byline(tree: etree._Element) -> str | None:
     """A short element marked as the author (``rel="author"``, a ``byline`` class)."""
-    for element in tree.xpath(_BYLINE):
+    for element in _BYLINE(tree):
         text = _text(element)
         if text and len(text) <= 80:
             return text

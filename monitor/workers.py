@@ -63,6 +63,7 @@ async def extract(
     *,
     url: str | None,
     site_boilerplate: frozenset[str],
+    date_from_text: bool = True,
     function: Extractor | None = None,
 ) -> Extraction:
     """``extract_page`` on ``workers`` processes (0: a thread of this one); ``function`` must
@@ -71,7 +72,9 @@ async def extract(
         from .extract import extract_page
 
         function = extract_page
-    call = functools.partial(function, body, url=url, site_boilerplate=site_boilerplate)
+    call = functools.partial(
+        function, body, url=url, site_boilerplate=site_boilerplate, date_from_text=date_from_text
+    )
     return cast("Extraction", await _run(workers, call))
 
 
@@ -152,7 +155,13 @@ async def finish_page(
         return _store_article(db, job, article, analysis, None)
     known = boilerplate.known(db, site_of(job.page_url), min_articles=job.learn_after)
     if workers > 0:
-        extraction = await extract(workers, job.body, url=job.page_url, site_boilerplate=known)
+        extraction = await extract(
+            workers,
+            job.body,
+            url=job.page_url,
+            site_boilerplate=known,
+            date_from_text=not job.entry.published,
+        )
         analysis = await in_thread(_analyse, matcher, _document(job, extraction))
     else:
         both = await in_thread(_extract_and_analyse, matcher, job, known)
@@ -229,7 +238,12 @@ def _extract_and_analyse(
     from .extract import extract_page
 
     assert job.body is not None and job.page_url is not None
-    extraction = extract_page(job.body, url=job.page_url, site_boilerplate=known)
+    extraction = extract_page(
+        job.body,
+        url=job.page_url,
+        site_boilerplate=known,
+        date_from_text=not job.entry.published,  # the entry's date comes first
+    )
     return extraction, _analyse(matcher, _document(job, extraction))
 
 

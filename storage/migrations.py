@@ -268,6 +268,16 @@ def _compact_band_keys(db: Database) -> None:
     )
 
 
+def _block_sightings(db: Database) -> None:
+    """An article's block fingerprints kept as one row (see ``storage.boilerplate``): a
+    fingerprint is counted in ``boilerplate`` only once it recurs."""
+    db.execute(
+        "CREATE TABLE block_sightings (id INTEGER PRIMARY KEY, site TEXT NOT NULL, "
+        "seen_at TEXT NOT NULL, prints BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX block_sightings_site ON block_sightings(site)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -278,6 +288,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _boilerplate_indexes,
     _fts_update_trigger,
     _compact_band_keys,
+    _block_sightings,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -198,3 +198,25 @@ def test_hostile_json_ld_leaves_the_rest_of_the_page_alone(script: str) -> None:
     assert found.title == "Corridor talks resume"
     result = extract_page(html)
     assert "Talks resumed in Abu Dhabi" in result.text and result.title == "Corridor talks resume"
+
+
+def test_a_date_in_the_text_only_is_looked_for_when_asked() -> None:
+    body = '<article><p class="date">Published 14 March 2024</p>' + BODY + "</article>"
+    tree = parse_page(page("<title>Talks resume</title>", body))
+    assert tree is not None
+    assert read_metadata(tree).published == "2024-03-14"
+    assert read_metadata(tree, date_from_text=False).published is None
+    assert extract_page(page("<title>Talks resume</title>", body)).published == "2024-03-14"
+    skipped = extract_page(page("<title>Talks resume</title>", body), date_from_text=False)
+    assert skipped.published is None and "Talks resumed in Abu Dhabi" in skipped.text
+
+
+def test_metadata_of_a_subtree_is_read_from_its_whole_page() -> None:
+    html = page(
+        '<meta name="author" content="Nino Gelashvili"><title>Talks resume</title>',
+        '<div><time datetime="2024-03-14T09:00:00Z">Thursday</time></div>' + BODY,
+    )
+    tree = parse_page(html)
+    assert tree is not None
+    found = read_metadata(tree.find("body"))  # type: ignore[arg-type]
+    assert (found.author, found.published) == ("Nino Gelashvili", "2024-03-14")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import storage
+from monitor.clean import fingerprint
 from storage import articles, boilerplate, feeds, matches, migrations, outbox
 from storage.articles import NewArticle
 from storage.matches import NewMatch
@@ -147,13 +148,22 @@ def test_learned_boilerplate_keeps_furniture_and_forgets_stale_one_off_paragraph
     tmp_path: Path,
 ) -> None:
     db = storage.open_database(tmp_path / "m.db")
-    appeal, paragraph = ("fp-appeal", "Support us"), ("fp-story", "A one-off paragraph")
-    for _ in range(3):
-        boilerplate.record(db, "example.org", [appeal])
-    boilerplate.record(db, "example.org", [paragraph])
-    boilerplate.record(db, "other.net", [paragraph])
-    assert boilerplate.known(db, "example.org", min_articles=3) == {"fp-appeal"}
-    assert boilerplate.known(db, "other.net", min_articles=3) == frozenset()
+    appeal = (fingerprint("Support us"), "Support us")
+
+    def story(n: int) -> list[tuple[str, str]]:
+        return [
+            (fingerprint(f"Story {n} paragraph {i}"), f"Story {n} paragraph {i}") for i in range(40)
+        ]
+
+    for n in range(3):
+        boilerplate.record(db, "example.org", [*story(n), appeal])
+    boilerplate.record(db, "other.net", story(0))
+    assert boilerplate.known(db, "example.org", min_articles=3) == {appeal[0]}
+    assert boilerplate.known(db, "example.org", min_articles=4) == frozenset()
+    assert boilerplate.known(db, "other.net", min_articles=1) == frozenset()  # per site
+    # One-off paragraphs are kept as one sighting per article, not counted one by one.
+    assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM block_sightings").fetchone()[0] == 4
     # The lookup per page uses the count index, not a scan of every fingerprint of the site.
     plan = " ".join(
         str(row[-1])
@@ -164,11 +174,36 @@ def test_learned_boilerplate_keeps_furniture_and_forgets_stale_one_off_paragraph
     )
     assert "boilerplate_site_articles" in plan
 
+    # A paragraph met again is counted from its first sighting on.
+    boilerplate.record(db, "example.org", story(1)[:5])
+    again = db.execute(
+        "SELECT articles FROM boilerplate WHERE fingerprint = ?", [story(1)[0][0]]
+    ).fetchone()
+    assert again[0] == 2
+
     assert boilerplate.forget_stale(db, min_articles=3) == 0  # all seen just now
     db.execute("UPDATE boilerplate SET last_seen = '2020-01-01T00:00:00Z'")
-    assert boilerplate.forget_stale(db, min_articles=3) == 2  # the two one-off paragraphs
-    assert boilerplate.known(db, "example.org", min_articles=3) == {"fp-appeal"}
+    db.execute("UPDATE block_sightings SET seen_at = '2020-01-01T00:00:00Z' WHERE id <= 2")
+    assert boilerplate.forget_stale(db, min_articles=3) == 5  # the five story paragraphs
+    assert boilerplate.known(db, "example.org", min_articles=3) == {appeal[0]}
     assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 1
+    assert [r[0] for r in db.execute("SELECT id FROM block_sightings ORDER BY id")] == [3, 4, 5]
+    db.execute("UPDATE block_sightings SET seen_at = '2020-01-01T00:00:00Z'")
+    boilerplate.forget_stale(db, min_articles=3)
+    assert db.execute("SELECT count(*) FROM block_sightings").fetchone()[0] == 0
+
+
+def test_learned_boilerplate_compares_with_the_sites_latest_articles_only(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    old = (fingerprint("An old paragraph"), "An old paragraph")
+    boilerplate.record(db, "example.org", [old])
+    for n in range(boilerplate.WINDOW):
+        boilerplate.record(db, "example.org", [(fingerprint(f"filler {n}"), f"filler {n}")])
+    boilerplate.record(db, "other.net", [old])  # another site's sighting does not count
+    boilerplate.record(db, "example.org", [old])
+    assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 0
+    boilerplate.record(db, "example.org", [old])
+    assert boilerplate.known(db, "example.org", min_articles=2) == {old[0]}
 
 
 def test_full_text_index_follows_text_changes_but_not_story_changes(tmp_path: Path) -> None:

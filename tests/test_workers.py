@@ -21,12 +21,16 @@ from monitor.errors import ExtractError, FeedParseError
 from monitor.extract import Extraction
 
 
-def whose(body: bytes, *, url: str | None, site_boilerplate: frozenset[str]) -> Extraction:
+def whose(
+    body: bytes, *, url: str | None, site_boilerplate: frozenset[str], date_from_text: bool
+) -> Extraction:
     """An 'extraction' that names the process it ran in."""
     return Extraction(None, None, None, str(os.getpid()), None, body.decode())
 
 
-def dies(body: bytes, *, url: str | None, site_boilerplate: frozenset[str]) -> Extraction:
+def dies(
+    body: bytes, *, url: str | None, site_boilerplate: frozenset[str], date_from_text: bool
+) -> Extraction:
     os._exit(3)
 
 
