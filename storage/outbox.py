@@ -66,17 +66,21 @@ def due_rows(
     digests: bool = False,
 ) -> list[OutboxRow]:
     """Pending alert rows whose time has come, oldest first, or with ``digests=True`` due
-    digest rows (never both: each has its own sender). With ``created_before``, rows never
-    tried yet that were created later are held back (the group wait: copies of a story from
-    other outlets, and other matches, get a moment to arrive and be sent together)."""
-    sql = (
-        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
-        f"AND kind {'=' if digests else '!='} ?"
-    )
-    params: list[Any] = [clock.iso_now(), DIGEST_KIND]
+    digest rows (never both: each has its own sender). With ``created_before`` (the group
+    wait: copies of a story from other outlets, and other matches, get a moment to arrive and
+    be sent together), a channel's rows never tried yet are held back until one of them was
+    created at ``created_before`` or earlier; then they all come, the newest included, so
+    that alerts arriving together are not split by the moment the wait of the first ends."""
+    due = f"status = 'pending' AND next_attempt_at <= ? AND kind {'=' if digests else '!='} ?"
+    sql = f"SELECT * FROM outbox WHERE {due}"
+    now = clock.iso_now()
+    params: list[Any] = [now, DIGEST_KIND]
     if created_before is not None:
-        sql += " AND (attempts > 0 OR created_at <= ?)"
-        params.append(created_before)
+        sql += (
+            " AND (attempts > 0 OR channel IN (SELECT channel FROM outbox WHERE "
+            f"{due} AND attempts = 0 AND created_at <= ?))"
+        )
+        params += [now, DIGEST_KIND, created_before]
     rows = db.query(sql + " ORDER BY id LIMIT ?", [*params, limit])
     return [OutboxRow.from_row(row) for row in rows]
 

@@ -137,8 +137,8 @@ def test_sigkill_between_send_and_mark_loses_nothing_repeats_one_message(
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
-    # Every alert of the cycle is held until stored (group wait, long enough for a slow
-    # cycle on a loaded machine), so one roll-up carries all.
+    # The cycle's alerts are held until the first has waited 10 s (the group wait, long
+    # enough for a slow cycle on a loaded machine to store all), so one roll-up carries all.
     config = email_config(config_for, site, port, 'group_wait = "10s"\nlease = "7s"')
     db_path = tmp_path / "monitor.db"
     try:

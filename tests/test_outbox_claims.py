@@ -13,7 +13,7 @@ from conftest import monitor, queue_alerts
 import storage
 from monitor.config import load_settings
 from monitor.errors import ConfigError
-from storage import outbox
+from storage import clock, outbox
 
 
 def test_a_sender_whose_lease_ran_out_cannot_mark_the_next_senders_claim(
@@ -96,3 +96,26 @@ def test_a_lease_shorter_than_a_send_is_refused(
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_group_wait_holds_a_channels_new_alerts_until_the_first_has_waited(
+    tmp_path: Path,
+) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    queue_alerts(db, [("old", "email"), ("retried", "slack")], {})
+    db.execute("UPDATE outbox SET attempts = 1 WHERE dedup_key = 'retried'")
+    now = clock.iso_now()
+    with db.atomic():
+        for key, channel in [("young", "email"), ("young", "slack"), ("young", "webhook")]:
+            db.execute(
+                "INSERT INTO outbox (dedup_key, channel, kind, payload, created_at, "
+                "next_attempt_at) VALUES (?, ?, 'alert', '{}', ?, ?)",
+                [f"{key}:{channel}", channel, now, now],
+            )
+    cutoff = clock.iso_now(-60)
+    due = {(r.dedup_key, r.channel) for r in outbox.due_rows(db, created_before=cutoff)}
+    # email: its first alert has waited, the young one goes with it; slack: only a retry is
+    # due, the young alert keeps waiting; webhook: nothing has waited yet.
+    assert due == {("old", "email"), ("young:email", "email"), ("retried", "slack")}
+    everything = {r.dedup_key for r in outbox.due_rows(db)}
+    assert everything == {"old", "retried", "young:email", "young:slack", "young:webhook"}
