@@ -4,9 +4,10 @@ trafilatura on the same pages, in one run.
 
 The pages are the public extraction benchmark sets (``html/ID.html.gz``; by default
 ``<repo>/../shared/bench/extraction``, or ``--bench-dir`` / ``NEWS_MONITOR_BENCH_DIR``). They
-are written to a temporary folder with feeds listing them (``--per-feed`` items per feed) and
-served over HTTP/1.1 with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own
-process.
+are written to a temporary folder with feeds listing them (``--per-feed`` items per feed; each
+item has what real feeds give - title, link, GUID and date - so, as in the daemon, a page's
+own date is only a fallback and its text is not searched for one) and served over HTTP/1.1
+with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own process.
 
 - "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
   page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
@@ -38,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -53,6 +56,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BENCH_DIR = REPO.parent / "shared" / "bench" / "extraction"
 BENCH_ENV = "NEWS_MONITOR_BENCH_DIR"
 SETS = ("scrapinghub", "wcxb-dev-articles")
+PUBLISHED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 # Static files over HTTP/1.1 with keep-alive, as news sites serve them (``python -m
@@ -89,8 +93,10 @@ def write_site(root: Path, pages: list[tuple[str, bytes]], port: int, per_feed: 
         items = "".join(
             f"<item><title>{escape(page_id)}</title>"
             f"<link>http://127.0.0.1:{port}/p/{page_id}.html</link>"
-            f'<guid isPermaLink="false">{escape(page_id)}</guid></item>'
-            for page_id, _ in pages[start : start + per_feed]
+            f'<guid isPermaLink="false">{escape(page_id)}</guid>'
+            f"<pubDate>{format_datetime(PUBLISHED + timedelta(minutes=n), usegmt=True)}</pubDate>"
+            "</item>"
+            for n, (page_id, _) in enumerate(pages[start : start + per_feed], start)
         )
         name = f"feed{start // per_feed}.xml"
         (root / "f" / name).write_text(
