@@ -36,7 +36,25 @@ def known(db: Database, site: str | None, *, min_articles: int) -> frozenset[str
     rows = db.execute(
         "SELECT fingerprint FROM boilerplate WHERE site = ? AND articles >= ?", [site, min_articles]
     )
-    return frozenset(str(row[0]) for row in rows)
+    found = frozenset(str(row[0]) for row in rows)
+    if min_articles == 1:  # seen once is enough: the site's latest sightings count too
+        found |= {
+            prints[i : i + 8].hex()
+            for prints in _latest(db, site)
+            for i in range(0, len(prints), 8)
+        }
+    return found
+
+
+def _latest(db: Database, site: str) -> list[bytes]:
+    """The fingerprints of the site's latest ``WINDOW`` articles, 8 bytes each."""
+    return [
+        bytes(row[0])
+        for row in db.execute(
+            "SELECT prints FROM block_sightings WHERE site = ? ORDER BY id DESC LIMIT ?",
+            [site, WINDOW],
+        )
+    ]
 
 
 def record(db: Database, site: str | None, blocks: Iterable[tuple[str, str]]) -> None:
@@ -70,13 +88,7 @@ def _recurring(db: Database, site: str, fingerprints: list[str], prints: bytes) 
     """The fingerprints of this article already met on the site: each with the number of
     its latest sightings that hold it (0 for one counted before them, whose count goes on)."""
     found: dict[str, int] = {}
-    latest = [
-        row[0]
-        for row in db.execute(
-            "SELECT prints FROM block_sightings WHERE site = ? ORDER BY id DESC LIMIT ?",
-            [site, WINDOW],
-        )
-    ]
+    latest = _latest(db, site)
     if latest:
         seen = np.frombuffer(b"".join(latest), dtype=_PRINT)
         ours = np.frombuffer(prints, dtype=_PRINT)
@@ -85,16 +97,23 @@ def _recurring(db: Database, site: str, fingerprints: list[str], prints: bytes) 
         for fingerprint, value in zip(fingerprints, ours.tolist(), strict=True):
             if value in sightings:
                 found[fingerprint] = sightings[value]
-    marks = ",".join("?" * len(fingerprints))
-    for row in db.execute(
-        f"SELECT fingerprint FROM boilerplate WHERE site = ? AND fingerprint IN ({marks})",
-        [site, *fingerprints],
-    ):
-        found[str(row[0])] = 0  # counted already: its row's count goes on
+    # The site's counted fingerprints are its recurring blocks only: few, read whole.
+    mine = set(fingerprints)
+    for row in db.execute("SELECT fingerprint FROM boilerplate WHERE site = ?", [site]):
+        if row[0] in mine:
+            found[str(row[0])] = 0  # counted already: its row's count goes on
     return found
 
 
 def _packed(fingerprint: str) -> bytes:
+    """A fingerprint in 8 bytes: its own (16 hex digits, as ``monitor.clean`` makes them),
+    else a hash of it."""
+    try:
+        packed = bytes.fromhex(fingerprint)
+    except ValueError:
+        packed = b""
+    if len(packed) == 8:
+        return packed
     return hashlib.blake2b(fingerprint.encode("utf-8"), digest_size=8).digest()
 
 
@@ -104,9 +123,12 @@ def forget_stale(db: Database, *, min_articles: int, days: float = FORGET_AFTER_
     story's paragraph does not); return how many fingerprints went."""
     cutoff = clock.iso_now(-days * 86400)
     # Sightings are stored in time order: the stale ones are the first rows, up to the first
-    # recent one (read from the start, so this costs the rows it deletes).
+    # recent one (read from the start, so this costs the rows it deletes). A row dated over a
+    # day ahead (a clock set wrong for a while) does not count as recent, or it would keep
+    # every row after it.
     first_recent = db.execute(
-        "SELECT id FROM block_sightings WHERE seen_at >= ? ORDER BY id LIMIT 1", [cutoff]
+        "SELECT id FROM block_sightings WHERE seen_at >= ? AND seen_at <= ? ORDER BY id LIMIT 1",
+        [cutoff, clock.iso_now(86400)],
     ).fetchone()
     if first_recent is None:
         db.execute("DELETE FROM block_sightings")

@@ -112,6 +112,10 @@ def test_group_wait_holds_a_channels_new_alerts_until_the_first_has_waited(
                 "next_attempt_at) VALUES (?, ?, 'alert', '{}', ?, ?)",
                 [f"{key}:{channel}", channel, now, now],
             )
+    # Old rows that are not pending alerts hold nothing open: a sent alert, a digest.
+    queue_alerts(db, [("sent-long-ago", "webhook"), ("weekly", "webhook")], {})
+    db.execute("UPDATE outbox SET status = 'sent' WHERE dedup_key = 'sent-long-ago'")
+    db.execute("UPDATE outbox SET kind = 'digest' WHERE dedup_key = 'weekly'")
     cutoff = clock.iso_now(-60)
     due = {(r.dedup_key, r.channel) for r in outbox.due_rows(db, created_before=cutoff)}
     # email: its first alert has waited, the young one goes with it; slack: only a retry is

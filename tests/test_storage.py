@@ -160,7 +160,7 @@ def test_learned_boilerplate_keeps_furniture_and_forgets_stale_one_off_paragraph
     boilerplate.record(db, "other.net", story(0))
     assert boilerplate.known(db, "example.org", min_articles=3) == {appeal[0]}
     assert boilerplate.known(db, "example.org", min_articles=4) == frozenset()
-    assert boilerplate.known(db, "other.net", min_articles=1) == frozenset()  # per site
+    assert boilerplate.known(db, "other.net", min_articles=2) == frozenset()  # per site
     # One-off paragraphs are kept as one sighting per article, not counted one by one.
     assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 1
     assert db.execute("SELECT count(*) FROM block_sightings").fetchone()[0] == 4
@@ -204,6 +204,30 @@ def test_learned_boilerplate_compares_with_the_sites_latest_articles_only(tmp_pa
     assert db.execute("SELECT count(*) FROM boilerplate").fetchone()[0] == 0
     boilerplate.record(db, "example.org", [old])
     assert boilerplate.known(db, "example.org", min_articles=2) == {old[0]}
+
+
+def test_learning_after_one_article_drops_a_block_from_its_second_sighting(
+    tmp_path: Path,
+) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    footer = (fingerprint("All rights reserved, Ledger Media"), "All rights reserved, Ledger Media")
+    assert footer[0] not in boilerplate.known(db, "example.org", min_articles=1)
+    boilerplate.record(db, "example.org", [footer])
+    assert footer[0] in boilerplate.known(db, "example.org", min_articles=1)
+    assert footer[0] not in boilerplate.known(db, "example.org", min_articles=2)
+    assert boilerplate.known(db, "other.net", min_articles=1) == frozenset()
+
+
+def test_a_sighting_dated_in_the_future_does_not_keep_stale_ones(tmp_path: Path) -> None:
+    db = storage.open_database(tmp_path / "m.db")
+    for n in range(4):
+        boilerplate.record(db, "example.org", [(fingerprint(f"p{n}"), f"p{n}")])
+    for row_id, seen_at in [(1, "2020-01-01"), (2, "2099-01-01"), (3, "2020-01-02")]:
+        db.execute(
+            "UPDATE block_sightings SET seen_at = ? WHERE id = ?", [f"{seen_at}T00:00:00Z", row_id]
+        )
+    boilerplate.forget_stale(db, min_articles=3)
+    assert [r[0] for r in db.execute("SELECT id FROM block_sightings")] == [4]
 
 
 def test_full_text_index_follows_text_changes_but_not_story_changes(tmp_path: Path) -> None:

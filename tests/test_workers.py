@@ -260,3 +260,36 @@ def test_an_error_that_ends_the_transaction_fails_the_whole_batch(
     assert report.new_articles == 0
     assert stored == 0
     assert tried == 3
+
+
+@pytest.mark.parametrize("count", [0, 1, 2])
+def test_a_page_date_is_looked_for_in_the_text_only_when_the_entry_has_none(
+    site: FeedSite, tmp_path: Path, count: int
+) -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {i}: talks on the corridor resumed in Baku after a pause of months.</p>"
+        for i in range(8)
+    )
+    page = (
+        "<html><head><title>Corridor talks</title></head><body><article><h1>Corridor talks</h1>"
+        f'<p class="date">Published 14 March 2024</p>{paragraphs}</article></body></html>'
+    )
+    items = ""
+    for name, date in [("dated", "<pubDate>Thu, 10 Jul 2025 08:00:00 GMT</pubDate>"), ("bare", "")]:
+        site.server.expect_request(f"/{name}.html").respond_with_data(
+            page, content_type="text/html"
+        )
+        link = site.server.url_for(f"/{name}.html")
+        items += (
+            f"<item><title>{name}</title><link>{link}</link><guid isPermaLink='false'>{name}</guid>"
+        )
+        items += f"{date}</item>"
+    site.serve_feed(f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode())
+    app = open_on_workers(tmp_path / "w", site, count)
+    try:
+        assert asyncio.run(run_cycle(app)).new_articles == 2
+        published = dict(app.db.execute("SELECT guid, published FROM articles").fetchall())
+    finally:
+        app.close()
+    assert published["bare"] == "2024-03-14"  # from the page's text
+    assert str(published["dated"]).startswith("2025-07-10")  # the entry's own
