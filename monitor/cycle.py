@@ -325,25 +325,35 @@ async def store_from_feed(
             _job(app, feed, e, e.link, None, reason if e.link else "entry has no link")
             for e in batch
         ]
-        try:
-            outcomes = await workers.finish_from_feed(
-                app.settings.fetch.workers,
-                app.db,
-                app.matcher,
-                str(app.settings.watchlists),
-                jobs,
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("entries of %s: %s", feed.url, one_line(exc))
-            outcomes = [f"{type(exc).__name__}: {one_line(exc)}"] * len(batch)
+        outcomes = await _finish_from_feed(app, feed, jobs)
         for entry, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, str):
                 log.error("entry %s of %s: %s", entry.key, feed.url, outcome)
                 outcome = _entry_failed(app, feed, entry, outcome)
             results.append(outcome)
     return results
+
+
+async def _finish_from_feed(
+    app: App, feed: Feed, jobs: list[workers.PageJob]
+) -> list[EntryOutcome | str]:
+    """``workers.finish_from_feed`` on ``jobs``; when the batch fails as a whole (its worker
+    died, an error ended its transaction), its entries are tried again one by one, so that
+    the entry at fault fails alone and the others are stored."""
+    try:
+        return await workers.finish_from_feed(
+            app.settings.fetch.workers, app.db, app.matcher, str(app.settings.watchlists), jobs
+        )
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if len(jobs) == 1:
+            return [f"{type(exc).__name__}: {one_line(exc)}"]
+        log.warning("entries of %s: %s; storing them one by one", feed.url, one_line(exc))
+    outcomes: list[EntryOutcome | str] = []
+    for job in jobs:
+        outcomes += await _finish_from_feed(app, feed, [job])
+    return outcomes
 
 
 def _job(

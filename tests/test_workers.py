@@ -240,26 +240,29 @@ def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
     assert "refused by the test" in attempts[0][2]
 
 
-def test_an_error_that_ends_the_transaction_fails_the_whole_batch(
-    site: FeedSite, tmp_path: Path
+@pytest.mark.parametrize("workers_finish", [False, True])
+def test_an_error_that_ends_the_transaction_fails_only_its_entry(
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
 ) -> None:
-    """An error that rolls back the whole transaction (a full disk, say) must not leave some
-    entries stored outside it and reported failed: the batch fails as one, nothing stored."""
+    """An error that rolls back the whole batch's transaction (a full disk, a worker that
+    dies) leaves no entry stored outside it and reported failed; the batch is then stored
+    one entry at a time, so only the entry at fault fails."""
     serve_three_reports(site, "Fatal report")
-    app = open_on_workers(tmp_path / "fatal", site, 0, fetch_extra="fetch_pages = false\n")
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
+    app = open_on_workers(tmp_path / "fatal", site, 2, fetch_extra="fetch_pages = false\n")
     try:
         app.db.execute(
             "CREATE TRIGGER fatal BEFORE INSERT ON articles WHEN NEW.title = 'Fatal report' "
             "BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction ends'); END"
         )
         report = asyncio.run(run_cycle(app))
-        stored = app.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        tried = app.db.execute("SELECT count(*) FROM entry_attempts").fetchone()[0]
+        stored = [r[0] for r in app.db.execute("SELECT guid FROM articles ORDER BY guid")]
+        tried = app.db.execute("SELECT entry_key, attempts FROM entry_attempts").fetchall()
     finally:
         app.close()
-    assert report.new_articles == 0
-    assert stored == 0
-    assert tried == 3
+    assert report.new_articles == 2
+    assert stored == ["g0", "g2"]
+    assert [tuple(row) for row in tried] == [("g1", 1)]
 
 
 @pytest.mark.parametrize("count", [0, 1, 2])
