@@ -133,6 +133,12 @@ class PageJob:
     body: bytes | None  # None: the page was not fetched or yielded no text
     reason: str | None = None  # why the feed's content stands in for the page
 
+    @property
+    def date_from_text(self) -> bool:
+        """Whether the page's text is searched for a date: only when the entry has none (its
+        own date comes first)."""
+        return not self.entry.published
+
 
 async def finish_page(
     workers: int, db: Database, matcher: Matcher, folder: str, job: PageJob
@@ -160,7 +166,7 @@ async def finish_page(
             job.body,
             url=job.page_url,
             site_boilerplate=known,
-            date_from_text=not job.entry.published,
+            date_from_text=job.date_from_text,
         )
         analysis = await in_thread(_analyse, matcher, _document(job, extraction))
     else:
@@ -242,7 +248,7 @@ def _extract_and_analyse(
         job.body,
         url=job.page_url,
         site_boilerplate=known,
-        date_from_text=not job.entry.published,  # the entry's date comes first
+        date_from_text=job.date_from_text,
     )
     return extraction, _analyse(matcher, _document(job, extraction))
 

@@ -16,7 +16,7 @@ from werkzeug import Request, Response
 from monitor import workers
 from monitor.app import App, open_app
 from monitor.config import load_settings
-from monitor.cycle import run_cycle
+from monitor.cycle import CycleReport, run_cycle
 from monitor.errors import ExtractError, FeedParseError
 from monitor.extract import Extraction
 
@@ -213,19 +213,18 @@ def serve_three_reports(site: FeedSite, middle: str) -> None:
     site.serve_feed(rss(items))
 
 
-@pytest.mark.parametrize("workers_finish", [False, True])
-def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
-    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
-) -> None:
-    """With page fetching off, a feed's new entries are stored in one transaction, each in a
-    savepoint: the one the database refuses is retried at the next poll, the others stay."""
-    serve_three_reports(site, "Refused report")
-    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
-    app = open_on_workers(tmp_path / "batch", site, 2, fetch_extra="fetch_pages = false\n")
+def cycle_refusing_the_middle_report(
+    site: FeedSite, folder: Path, raise_clause: str
+) -> tuple[CycleReport, list[str], list[tuple[str, int, str]]]:
+    """One cycle over ``serve_three_reports`` with page fetching off, the database running
+    ``raise_clause`` when the middle report is inserted: the report, the stored guids, and
+    the entries' attempts (key, attempts, last error)."""
+    serve_three_reports(site, "Middle report")
+    app = open_on_workers(folder, site, 2, fetch_extra="fetch_pages = false\n")
     try:
         app.db.execute(
-            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Refused report' "
-            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            "CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.title = 'Middle report' "
+            f"BEGIN SELECT {raise_clause}; END"
         )
         report = asyncio.run(run_cycle(app))
         stored = [r[0] for r in app.db.execute("SELECT guid FROM articles ORDER BY guid")]
@@ -234,6 +233,19 @@ def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
         ).fetchall()
     finally:
         app.close()
+    return report, stored, [tuple(row) for row in attempts]
+
+
+@pytest.mark.parametrize("workers_finish", [False, True])
+def test_an_entry_that_cannot_be_stored_fails_alone_in_its_batch(
+    site: FeedSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers_finish: bool
+) -> None:
+    """With page fetching off, a feed's new entries are stored in one transaction, each in a
+    savepoint: the one the database refuses is retried at the next poll, the others stay."""
+    monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
+    report, stored, attempts = cycle_refusing_the_middle_report(
+        site, tmp_path / "batch", "RAISE(ABORT, 'refused by the test')"
+    )
     assert report.new_articles == 2
     assert stored == ["g0", "g2"]
     assert [(key, tries) for key, tries, _ in attempts] == [("g1", 1)]
@@ -247,22 +259,13 @@ def test_an_error_that_ends_the_transaction_fails_only_its_entry(
     """An error that rolls back the whole batch's transaction (a full disk, a worker that
     dies) leaves no entry stored outside it and reported failed; the batch is then stored
     one entry at a time, so only the entry at fault fails."""
-    serve_three_reports(site, "Fatal report")
     monkeypatch.setattr(workers, "workers_finish_pages", lambda count: workers_finish)
-    app = open_on_workers(tmp_path / "fatal", site, 2, fetch_extra="fetch_pages = false\n")
-    try:
-        app.db.execute(
-            "CREATE TRIGGER fatal BEFORE INSERT ON articles WHEN NEW.title = 'Fatal report' "
-            "BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction ends'); END"
-        )
-        report = asyncio.run(run_cycle(app))
-        stored = [r[0] for r in app.db.execute("SELECT guid FROM articles ORDER BY guid")]
-        tried = app.db.execute("SELECT entry_key, attempts FROM entry_attempts").fetchall()
-    finally:
-        app.close()
+    report, stored, attempts = cycle_refusing_the_middle_report(
+        site, tmp_path / "fatal", "RAISE(ROLLBACK, 'the whole transaction ends')"
+    )
     assert report.new_articles == 2
     assert stored == ["g0", "g2"]
-    assert [tuple(row) for row in tried] == [("g1", 1)]
+    assert [(key, tries) for key, tries, _ in attempts] == [("g1", 1)]
 
 
 @pytest.mark.parametrize("count", [0, 1, 2])
