@@ -6,7 +6,9 @@ The order, on trafilatura's XML body (so page structure and links are still visi
    its text, word count and words inside links; a layout table (paragraphs in its cells) is
    flattened cell by cell; loose text between two blocks is a block of its own.
 2. Drop the page's headline where the body repeats it at the top: it is the title, not the
-   story, and it is stored as the title already.
+   story, and it is stored as the title already. Likewise a standfirst: a heading under the
+   headline, above the story, that says the page's own description (the caller keeps it as
+   the article's summary, which the watchlists still read).
 3. Apply the rules of ``furniture.toml`` (data, not code): ``block`` rules drop a short line;
    ``section`` rules drop a heading such as "Related Articles" with the teaser-like blocks under
    it, and everything after it when it opens the article's tail; ``cues`` rules drop a paragraph
@@ -134,18 +136,22 @@ def clean_body(
     *,
     site_boilerplate: frozenset[str] = frozenset(),
     title: str | None = None,
+    description: str | None = None,
     links: Callable[[], frozenset[str]] | None = None,
 ) -> Cleaned:
     """The article text of trafilatura's XML ``body`` with its furniture removed (the tree
     is modified in place when something is dropped). ``title`` is the page's headline from
-    its metadata, dropped where the body opens with it. ``links`` gives the normalised texts
-    (``normal``) of the original page's links (see ``monitor.links``), asked for only when
-    the body ends in short blocks."""
+    its metadata, dropped where the body opens with it; ``description`` its summary of itself,
+    dropped where a heading above the story says it (a standfirst). ``links`` gives the
+    normalised texts (``normal``) of the original page's links (see ``monitor.links``), asked
+    for only when the body ends in short blocks."""
     tree = body
     blocks = blocks_of(tree)
     learned = [(b.fingerprint, b.text) for b in blocks if b.words >= MIN_FINGERPRINT_WORDS]
     if title:
         _apply_headline(blocks, headline_prints(title))
+    if description:
+        _apply_standfirst(blocks, normal(description))
     _apply_rules(blocks, default_rules())
     _apply_lines(blocks, default_rules())
     _apply_site(blocks, site_boilerplate)
@@ -332,6 +338,45 @@ def _apply_headline(blocks: list[Block], headlines: frozenset[str]) -> None:
         if block.fingerprint not in headlines:
             return
         _drop(block, HEADLINE)
+
+
+STANDFIRST = Rule(
+    "standfirst", "meta", "the page's summary set above the story", "block", (), 10**6
+)
+STANDFIRST_MIN_WORDS = 6
+STANDFIRST_TOP_BLOCKS = 4
+STANDFIRST_COVER = 0.6  # a description cut short still says most of the heading, or v.v.
+
+
+def _apply_standfirst(blocks: list[Block], description: str) -> None:
+    """A heading at the top of the body, under the headline and above the story's first
+    paragraph, that says the page's description: a standfirst (dek), the page's summary of
+    the story rather than the story. Only a heading: a paragraph saying the description is
+    kept, as many pages take their first paragraph for their description; and not the
+    body's first block, which is the headline itself on pages whose title says otherwise."""
+    if len(description.split()) < STANDFIRST_MIN_WORDS:
+        return
+    for position, block in enumerate(blocks[:STANDFIRST_TOP_BLOCKS]):
+        if block.dropped is not None:
+            continue
+        if block.tag == "head" and position > 0 and _says(block.normal, description):
+            _drop(block, STANDFIRST)
+            return
+        if block.tag != "head" and block.words >= PROSE_WORDS:
+            return  # the story has begun
+
+
+def _says(text: str, description: str) -> bool:
+    """Whether ``text`` and ``description`` are the same words, or one opens the other and
+    covers most of it (descriptions are often cut at a length)."""
+    if text == description:
+        return True
+    shorter, longer = sorted((text, description), key=len)
+    return (
+        len(shorter.split()) >= STANDFIRST_MIN_WORDS
+        and longer.startswith(shorter)
+        and len(shorter) >= STANDFIRST_COVER * len(longer)
+    )
 
 
 LINK_TAIL = Rule(

@@ -46,7 +46,7 @@ from .digest import FORMATS
 from .digest.command import DigestRequest, run_digest
 from .discover import Discovered, discover_feed
 from .errors import DeliveryError, ExtractError, InputError, MonitorError
-from .extract import Extraction, extract_page
+from .extract import Extraction, extract_page, read_text
 from .fetch import Fetcher
 from .opml import read_opml, write_opml
 from .schedule import health
@@ -402,7 +402,7 @@ def match(
             raise InputError(f"{source}: {exc}") from exc
         document = Document(
             title=title or page.title or "",
-            text=page.text,
+            text=page.read_text,
             site=site or url or "",
             lang=lang or page.language or "",
         )
@@ -527,7 +527,7 @@ def watchlists_test(
                 f"[{row['id']}] {row['title'] or row['url'] or '(untitled)'}",
                 Document(
                     title=row["title"] or "",
-                    text=row["text"] or "",
+                    text=read_text(row["summary"], row["text"] or ""),
                     site=row["canonical_url"] or row["url"] or "",
                     lang=row["language"] or "",
                 ),

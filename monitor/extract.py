@@ -19,7 +19,7 @@ from lxml import etree
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from .clean import Dropped, clean_body
+from .clean import STANDFIRST, Dropped, clean_body
 from .errors import ExtractError
 from .links import lazy_anchor_texts
 from .metadata import PageMetadata, read_metadata
@@ -37,8 +37,24 @@ class Extraction:
     site: str | None
     language: str | None
     text: str
+    # The standfirst: the summary a heading above the story gave, taken out of the text
+    # like the headline (see ``monitor.clean``) and kept apart, for the watchlists to read.
+    summary: str | None = None
     dropped: tuple[Dropped, ...] = ()  # furniture removed by the cleaning stage, with reasons
     blocks: tuple[tuple[str, str], ...] = ()  # (fingerprint, text): for site-learned boilerplate
+
+    @property
+    def read_text(self) -> str:
+        """What the watchlists read as the article's text (see ``read_text``)."""
+        return read_text(self.summary, self.text)
+
+
+def read_text(summary: str | None, text: str) -> str:
+    """What the watchlists read as an article's text: the standfirst taken out of it, if
+    any, then the text. The standfirst is not furniture, only not the story itself: the
+    matches stay what they were with it in the text, live and when replayed on stored
+    articles alike."""
+    return f"{summary}\n\n{text}" if summary else text
 
 
 def extract_page(
@@ -71,15 +87,18 @@ def extract_page(
     text = unicodedata.normalize("NFC", (document.text or "").strip())
     dropped: tuple[Dropped, ...] = ()
     blocks: tuple[tuple[str, str], ...] = ()
+    summary = None
     if clean and document.body is not None:
         cleaned = clean_body(
             document.body,
             site_boilerplate=site_boilerplate,
             title=meta.title,
+            description=meta.description,
             links=lazy_anchor_texts(raw),
         )
         if cleaned.text is not None:
             text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
+            summary = next((d.text for d in dropped if d.rule == STANDFIRST.id), None)
         blocks = tuple(cleaned.blocks)
     return Extraction(
         title=meta.title,
@@ -88,6 +107,7 @@ def extract_page(
         site=meta.site or site_of(url or "") or None,
         language=meta.language,
         text=text,
+        summary=unicodedata.normalize("NFC", summary) if summary else None,
         dropped=dropped,
         blocks=blocks,
     )

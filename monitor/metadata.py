@@ -57,6 +57,13 @@ _META_NAMES: dict[str, tuple[str, ...]] = {
         "article.published",
     ),
     "site": ("og:site_name", "application-name", "publisher", "dc.publisher"),
+    "description": (
+        "og:description",
+        "twitter:description",
+        "description",
+        "dc.description",
+        "dcterms.description",
+    ),
     "language": ("og:locale", "content-language", "language", "dc.language"),
 }
 # Name -> (field, rank): what one <meta> element states, looked up once per element.
@@ -101,6 +108,7 @@ class PageMetadata:
     published: str | None = None  # YYYY-MM-DD
     site: str | None = None
     language: str | None = None  # lower case, "en" or "pt-br"
+    description: str | None = None  # the page's own summary of itself
 
 
 def read_metadata(
@@ -134,6 +142,7 @@ def read_metadata(
         offer("date", rank, item.get("datePublished") or item.get("dateCreated"))
         offer("site", rank, _json_ld_name(item.get("publisher")))
         offer("language", rank, item.get("inLanguage"))
+        offer("description", rank, item.get("description"))
     for element in marked.itemprops:
         prop = element.get("itemprop", "")
         if prop == "datePublished":
@@ -171,6 +180,7 @@ def read_metadata(
         published=published,
         site=site,
         language=best("language", _language),
+        description=best("description"),
     )
 
 

@@ -67,6 +67,7 @@ def article_from(
         text=text,
         extraction_status=status,
         extraction_reason=reason,
+        summary=extraction.summary if extraction else None,
     )
 
 

@@ -257,7 +257,7 @@ def _document(job: PageJob, extraction: Extraction) -> Document:
     """What the watchlists read: the feed's headline (else the page's), the clean text."""
     return Document(
         title=job.entry.title or extraction.title or "",
-        text=extraction.text,
+        text=extraction.read_text,
         site=canonical_url(job.page_url) if job.page_url else "",
         lang=extraction.language or "",
     )

@@ -30,6 +30,7 @@ class NewArticle:
     text: str
     extraction_status: str
     extraction_reason: str | None
+    summary: str | None = None  # a standfirst taken out of the text (see monitor.extract)
 
 
 def known_entry(
@@ -53,8 +54,8 @@ def insert_article(db: Database, article: NewArticle) -> int:
     """Insert inside the caller's transaction; return the new id."""
     cursor = db.execute(
         "INSERT INTO articles (feed_id, entry_key, guid, url, canonical_url, title, author, "
-        "published, fetched_at, language, site, text, extraction_status, extraction_reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "published, fetched_at, language, site, text, extraction_status, extraction_reason, "
+        "summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             article.feed_id,
             article.entry_key,
@@ -70,6 +71,7 @@ def insert_article(db: Database, article: NewArticle) -> int:
             article.text,
             article.extraction_status,
             article.extraction_reason,
+            article.summary,
         ],
     )
     assert cursor.lastrowid is not None
@@ -101,7 +103,8 @@ def articles_since(db: Database, since: str) -> Iterator[dict[str, Any]]:
     """Stored articles fetched at or after ``since`` (ISO time), oldest first: what a
     watchlist is replayed over before it is relied on. Read-only."""
     sql = (
-        "SELECT id, title, text, url, canonical_url, site, language, fetched_at FROM articles "
+        "SELECT id, title, summary, text, url, canonical_url, site, language, fetched_at "
+        "FROM articles "
         "WHERE fetched_at >= ? ORDER BY fetched_at, id"
     )
     yield from db.query(sql, [since])

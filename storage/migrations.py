@@ -278,6 +278,12 @@ def _block_sightings(db: Database) -> None:
     db.execute("CREATE INDEX block_sightings_site ON block_sightings(site)")
 
 
+def _article_summary(db: Database) -> None:
+    """An article's standfirst, taken out of its text and kept apart (see
+    ``monitor.extract``); articles stored before have none."""
+    db.execute("ALTER TABLE articles ADD COLUMN summary TEXT")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -289,6 +295,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _fts_update_trigger,
     _compact_band_keys,
     _block_sightings,
+    _article_summary,
 ]
 LATEST = len(MIGRATIONS)
 

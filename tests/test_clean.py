@@ -298,6 +298,62 @@ def test_the_headline_is_recognised_without_the_site_name_of_the_title() -> None
     assert squash(result.text).startswith("Officials in Baku")
 
 
+DEK = "Ministers will meet again in March after a winter of stalled talks over the border"
+
+
+def dek_page(description: str, body: str) -> bytes:
+    return (
+        "<html lang='en'><head><title>Talks to resume in spring</title>"
+        f"<meta name='description' content='{description}'></head><body><article>"
+        f"{body}</article></body></html>"
+    ).encode()
+
+
+def test_a_standfirst_saying_the_description_is_kept_apart_as_the_summary() -> None:
+    """A heading under the headline that says the page's description is the page's summary
+    of the story, not the story: out of the text, kept as the summary (also when the
+    description is cut short)."""
+    for description in (DEK, DEK[:60] + "..."):
+        result = extract_page(
+            dek_page(description, f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2><p>{PROSE}</p>")
+        )
+        assert [d.rule for d in result.dropped] == ["headline", "standfirst"]
+        assert result.dropped[1].category == "meta"
+        assert result.summary == DEK
+        assert DEK not in result.text and squash(result.text).startswith("Officials in Baku")
+        assert result.read_text == f"{DEK}\n\n{result.text}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            f"<h1>Talks to resume in spring</h1><p>{DEK}.</p><p>{PROSE}</p>", id="paragraph"
+        ),
+        pytest.param(f"<h2>{DEK}</h2><p>{PROSE}</p>", id="first-block"),
+        pytest.param(
+            f"<h1>Talks to resume in spring</h1><p>{PROSE}</p><h2>{DEK}</h2><p>{PROSE}</p>",
+            id="below-the-story's-start",
+        ),
+    ],
+)
+def test_text_saying_the_description_elsewhere_stays(body: str) -> None:
+    """Many pages take their first paragraph for their description: a paragraph saying it
+    is the story. So is a heading the story has already begun above, and the body's first
+    block (the headline itself, on pages whose title says otherwise)."""
+    result = extract_page(dek_page(DEK, body))
+    assert "standfirst" not in [d.rule for d in result.dropped]
+    assert result.summary is None
+    assert DEK in result.text
+
+
+def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:
+    result = extract_page(
+        dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK[:30]}</h2><p>{PROSE}</p>")
+    )
+    assert result.summary is None and DEK[:30] in result.text
+
+
 def test_a_related_heading_mid_article_stops_where_the_prose_goes_on() -> None:
     """A "Don't miss" box in the second half of a story takes its teasers, not the paragraphs
     of the story that follow it."""

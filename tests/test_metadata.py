@@ -48,6 +48,16 @@ def test_open_graph_and_article_tags_are_read() -> None:
     assert found.language == "en-gb"
 
 
+def test_the_description_prefers_open_graph_and_is_whitespace_folded() -> None:
+    found = meta_of(
+        '<meta name="description" content="Site-wide blurb">'
+        '<meta property="og:description" content="  Baku and Moscow\n trade protests ">'
+    )
+    assert found.description == "Baku and Moscow trade protests"
+    assert meta_of('<meta name="description" content="Only this">').description == "Only this"
+    assert meta_of("").description is None
+
+
 def test_json_ld_graph_fills_what_the_meta_tags_lack() -> None:
     ld = {
         "@context": "https://schema.org",
@@ -60,6 +70,7 @@ def test_json_ld_graph_fills_what_the_meta_tags_lack() -> None:
                 "datePublished": "2025-06-30",
                 "publisher": {"@type": "Organization", "name": "Region Wire"},
                 "inLanguage": "ru",
+                "description": "The corridor opens next year.",
             },
         ],
     }
@@ -69,6 +80,7 @@ def test_json_ld_graph_fills_what_the_meta_tags_lack() -> None:
     assert found.published == "2025-06-30"
     assert found.site == "Region Wire"
     assert found.language == "ru"
+    assert found.description == "The corridor opens next year."
 
 
 def test_broken_json_ld_and_non_name_authors_are_ignored() -> None:

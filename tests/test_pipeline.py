@@ -97,6 +97,40 @@ def test_unfetchable_page_falls_back_to_feed_content(
     assert row["text"] == "Azerbaijan summoned Russia's envoy over the Yekaterinburg deaths."
 
 
+DEK = "Azerbaijan summoned Russia's envoy over the Yekaterinburg deaths of two brothers"
+NEUTRAL = (
+    "The ministry's statement was read out at a short briefing on Monday morning, and officials "
+    "declined to take questions from the reporters who had gathered outside the building."
+)
+
+
+def test_a_standfirst_is_stored_apart_and_still_matched(
+    site: FeedSite, config_for, tmp_path: Path
+) -> None:
+    """The page's summary above the story leaves the stored text but not what the watchlists
+    read: here only the standfirst names the rift, live and when replayed."""
+    page = (
+        "<html lang='en'><head><title>A diplomatic row</title>"
+        f'<meta name="description" content="{DEK}"></head><body><article>'
+        f"<h1>A diplomatic row</h1><h2>{DEK}</h2>"
+        + "".join(f"<p>{NEUTRAL.replace('Monday', day)}</p>" for day in ("Monday", "Friday"))
+        + "</article></body></html>"
+    )
+    link = site.server.url_for("/news/row.html")
+    site.server.expect_request("/news/row.html").respond_with_data(page, content_type="text/html")
+    site.serve_feed(rss([{"title": "A diplomatic row", "link": link, "guid": "row-1"}]))
+    config = config_for([site.feed_url])
+    result = monitor("fetch", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "articles: 1 new; matches: 1" in result.stdout
+    row = next(iter(Database(tmp_path / "monitor.db")["articles"].rows))
+    assert row["summary"] == DEK
+    assert "Azerbaijan" not in row["text"] and "briefing on Friday" in row["text"]
+    replay = monitor("watchlists", "test", "russia-azerbaijan-rift", "--since", "1d", config=config)
+    assert replay.returncode == 0, replay.stderr
+    assert "1 of 1 articles" in replay.stdout
+
+
 def test_same_entry_is_not_stored_twice_when_the_feed_changes(
     site: FeedSite, config_for, tmp_path: Path
 ) -> None:
