@@ -92,7 +92,12 @@ def _recurring(db: Database, site: str, fingerprints: list[str], prints: bytes) 
     if latest:
         seen = np.frombuffer(b"".join(latest), dtype=_PRINT)
         ours = np.frombuffer(prints, dtype=_PRINT)
-        values, counts = np.unique(seen[np.isin(seen, ours)], return_counts=True)
+        # Each seen print looked up among this article's few, sorted (half the time of
+        # ``np.isin``, which sorts the lot).
+        order = np.sort(ours)
+        at = np.searchsorted(order, seen)
+        at[at == len(order)] = 0
+        values, counts = np.unique(seen[order[at] == seen], return_counts=True)
         sightings = dict(zip(values.tolist(), counts.tolist(), strict=True))
         for fingerprint, value in zip(fingerprints, ours.tolist(), strict=True):
             if value in sightings:
