@@ -26,6 +26,7 @@ Every dropped block is reported with its rule, category and reason.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -151,7 +152,7 @@ def clean_body(
     if title:
         _apply_headline(blocks, headline_prints(title))
     if description:
-        _apply_standfirst(blocks, normal(description))
+        _apply_standfirst(blocks, description, site_boilerplate)
     _apply_rules(blocks, default_rules())
     _apply_lines(blocks, default_rules())
     _apply_site(blocks, site_boilerplate)
@@ -348,22 +349,38 @@ STANDFIRST_TOP_BLOCKS = 4
 STANDFIRST_COVER = 0.6  # a description cut short still says most of the heading, or v.v.
 
 
-def _apply_standfirst(blocks: list[Block], description: str) -> None:
+def _apply_standfirst(
+    blocks: list[Block], description: str, site_boilerplate: frozenset[str]
+) -> None:
     """A heading at the top of the body, under the headline and above the story's first
     paragraph, that says the page's description: a standfirst (dek), the page's summary of
     the story rather than the story. Only a heading: a paragraph saying the description is
     kept, as many pages take their first paragraph for their description; and not the
-    body's first block, which is the headline itself on pages whose title says otherwise."""
-    if len(description.split()) < STANDFIRST_MIN_WORDS:
+    body's first block, which is the headline itself on pages whose title says otherwise.
+    A heading the site shows on every article (its tagline, which some sites also give as
+    every page's description) is the site's furniture, not this story's summary."""
+    said = _words_of(description)
+    if len(said.split()) < STANDFIRST_MIN_WORDS:
         return
     for position, block in enumerate(blocks[:STANDFIRST_TOP_BLOCKS]):
         if block.dropped is not None:
             continue
-        if block.tag == "head" and position > 0 and _says(block.normal, description):
+        if (
+            block.tag == "head"
+            and position > 0
+            and block.fingerprint not in site_boilerplate
+            and _says(_words_of(block.text), said)
+        ):
             _drop(block, STANDFIRST)
             return
         if block.tag != "head" and block.words >= PROSE_WORDS:
             return  # the story has begun
+
+
+def _words_of(text: str) -> str:
+    """``normal`` after NFC: a description written decomposed ("e" and an accent) says the
+    same words as the composed heading."""
+    return normal(unicodedata.normalize("NFC", text))
 
 
 def _says(text: str, description: str) -> bool:

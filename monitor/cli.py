@@ -348,8 +348,9 @@ def _read_source(settings: Settings, source: str) -> tuple[bytes, str | None]:
 def extract(ctx: click.Context, source: str, as_json: bool) -> None:
     """Print the clean text of one page (a file, - for standard input, or a URL).
 
-    With --json: title, author, published, site, language, text, and every block the
-    cleaning stage dropped with its rule, category and reason."""
+    With --json: title, author, published, site, language, text, summary (a standfirst
+    taken out of the text and kept apart), and every block the cleaning stage dropped with
+    its rule, category and reason."""
     body, url = _read_source(_settings(ctx), source)
     result = extract_page(body, url=url)
     if as_json:

@@ -86,9 +86,9 @@ def search_articles(db: Database, query: str, *, limit: int = 20) -> list[dict[s
     """Full-text search (SQLite FTS5 syntax), best first, with a marked snippet."""
     sql = (
         "SELECT a.id, a.title, a.url, a.site, a.published, a.fetched_at, "
-        "snippet(articles_fts, 1, '[', ']', ' … ', 16) AS snippet "
+        "snippet(articles_fts, -1, '[', ']', ' … ', 16) AS snippet "
         "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-        "WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 5.0, 1.0) LIMIT ?"
+        "WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 5.0, 2.0, 1.0) LIMIT ?"
     )
     try:
         return list(db.query(sql, [query, limit]))

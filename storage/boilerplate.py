@@ -89,7 +89,7 @@ def _recurring(db: Database, site: str, fingerprints: list[str], prints: bytes) 
     its latest sightings that hold it (0 for one counted before them, whose count goes on)."""
     found: dict[str, int] = {}
     latest = _latest(db, site)
-    if latest:
+    if latest and prints:
         seen = np.frombuffer(b"".join(latest), dtype=_PRINT)
         ours = np.frombuffer(prints, dtype=_PRINT)
         # Each seen print looked up among this article's few, sorted (half the time of

@@ -72,7 +72,8 @@ def period_matches(
         "SELECT m.watchlist, m.score, m.matched_at, "
         "json_extract(m.explanation, '$.terms') AS terms, "
         "json_extract(m.explanation, '$.snippets') AS snippets, "
-        "a.id AS article_id, a.title, a.url, a.site, a.fetched_at, substr(a.text, 1, 400) AS head, "
+        "a.id AS article_id, a.title, a.url, a.site, a.fetched_at, "
+        "COALESCE(NULLIF(a.summary, ''), substr(a.text, 1, 400)) AS head, "
         "a.story_id "
         "FROM matches m JOIN articles a ON a.id = m.article_id "
     )

@@ -284,6 +284,45 @@ def _article_summary(db: Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN summary TEXT")
 
 
+def _summary_in_search(db: Database) -> None:
+    """The full-text index covers the summary too (title, summary, text): made anew and
+    filled from the stored articles, once."""
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, summary, text, content='articles', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        """
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, summary, text)
+            VALUES (new.id, new.title, new.summary, new.text);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, summary, text)
+            VALUES ('delete', old.id, old.title, old.summary, old.text);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, summary, text ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, summary, text)
+            VALUES ('delete', old.id, old.title, old.summary, old.text);
+            INSERT INTO articles_fts(rowid, title, summary, text)
+            VALUES (new.id, new.title, new.summary, new.text);
+        END
+        """
+    )
+    db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -296,6 +335,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _compact_band_keys,
     _block_sightings,
     _article_summary,
+    _summary_in_search,
 ]
 LATEST = len(MIGRATIONS)
 

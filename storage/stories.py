@@ -35,13 +35,22 @@ def candidates(db: Database, band_keys: Sequence[int], *, window_days: float) ->
     return [Candidate(int(r[0]), int(r[1]), int(r[2]), bytes(r[3])) for r in rows]
 
 
+# What an article's signature is made of: the text the watchlists read, i.e. its summary (a
+# standfirst taken out of the text; see monitor.extract.read_text), if any, then its text.
+READ_TEXT = (
+    "CASE WHEN a.summary IS NULL OR a.summary = '' THEN a.text "
+    "ELSE a.summary || char(10, 10) || a.text END"
+)
+
+
 def titles_and_texts(db: Database, article_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """Article id -> (title, text), for checking a few candidates on their exact words."""
+    """Article id -> (title, text read), for checking a few candidates on their exact words."""
     if not article_ids:
         return {}
     marks = ", ".join("?" for _ in article_ids)
     rows = db.execute(
-        f"SELECT id, title, text FROM articles WHERE id IN ({marks})", list(article_ids)
+        f"SELECT a.id, a.title, {READ_TEXT} FROM articles a WHERE a.id IN ({marks})",
+        list(article_ids),
     ).fetchall()
     return {int(r[0]): (str(r[1] or ""), str(r[2] or "")) for r in rows}
 
@@ -89,9 +98,10 @@ def remember(
 
 
 def signed_articles(db: Database) -> list[tuple[int, str]]:
-    """(article id, text) of every article with a stored signature (the recent window)."""
+    """(article id, text read) of every article with a stored signature (the recent
+    window)."""
     rows = db.execute(
-        "SELECT s.article_id, a.text FROM article_signatures s JOIN articles a "
+        f"SELECT s.article_id, {READ_TEXT} FROM article_signatures s JOIN articles a "
         "ON a.id = s.article_id ORDER BY s.article_id"
     ).fetchall()
     return [(int(r[0]), str(r[1] or "")) for r in rows]

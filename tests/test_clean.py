@@ -7,6 +7,7 @@ import html
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from conftest import SEED_IDS, SEEDS, seed_body, seed_html
 from lxml import etree
 
-from monitor.clean import load_rules
+from monitor.clean import fingerprint, load_rules
 from monitor.cli import cli
 from monitor.extract import extract_page
 from monitor.furniture import WORDS, Block, Rule, rule_set
@@ -345,6 +346,28 @@ def test_text_saying_the_description_elsewhere_stays(body: str) -> None:
     assert "standfirst" not in [d.rule for d in result.dropped]
     assert result.summary is None
     assert DEK in result.text
+
+
+def test_a_standfirst_is_found_whatever_the_unicode_form_or_the_longer_side() -> None:
+    """A description written decomposed ("e" then its accent) says the same words; a
+    heading that is most of a longer description is its standfirst too."""
+    dek = "Le café de la gare rouvre après deux ans de travaux sur la ligne"
+    for description in (unicodedata.normalize("NFD", dek), dek + " vers Paris"):
+        result = extract_page(
+            dek_page(description, f"<h1>Talks to resume in spring</h1><h2>{dek}</h2><p>{PROSE}</p>")
+        )
+        assert result.summary == dek, description
+
+
+def test_a_site_tagline_given_as_the_description_is_the_sites_furniture() -> None:
+    """Some sites give their tagline as every page's description and show it atop every
+    article: learned as the site's boilerplate, it is not the story's summary (which the
+    watchlists would read on every article of the site)."""
+    page = dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2><p>{PROSE}</p>")
+    result = extract_page(page, site_boilerplate=frozenset({fingerprint(DEK)}))
+    assert result.summary is None
+    assert [d.rule for d in result.dropped] == ["headline", "site-learned"]
+    assert DEK not in result.read_text
 
 
 def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:

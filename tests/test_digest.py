@@ -259,3 +259,20 @@ def test_a_stored_story_groups_rewrites_with_different_headlines(tmp_path: Path)
     assert story_of[first] == story_of[second] == ("rift", f"story:{first}")
     assert story_of[third] != story_of[first]
     database.close()
+
+
+def test_an_articles_summary_is_the_opening_shown_when_no_hit_is(tmp_path: Path) -> None:
+    """A match with no snippet shows the opening of its article: the summary, where the
+    page had one above the story, else the text's start."""
+    from storage.digests import period_matches
+
+    everything = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
+    database = week.fill(tmp_path / "summary.db")
+    first, second = (r.article_id for r in period_matches(database, *everything)[:2])
+    database.execute("UPDATE articles SET summary = 'Baku recalls its envoy' WHERE id = ?", [first])
+    database.conn.commit()
+    heads = {r.article_id: r.text_start for r in period_matches(database, *everything)}
+    assert heads[first] == "Baku recalls its envoy"
+    text = database.execute("SELECT text FROM articles WHERE id = ?", [second]).fetchone()[0]
+    assert heads[second] == text[:400]
+    database.close()

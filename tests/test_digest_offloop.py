@@ -74,7 +74,9 @@ def test_the_digest_is_built_and_drawn_off_the_event_loop(
     assert sent == 1 and len(handler.messages) == 1
     assert handler.messages[0].get_content_type() == "multipart/alternative"
     # Building, rendering and two matplotlib charts take a while; the loop never stalls on it.
-    assert longest_gap < max(0.1, total / 3), (longest_gap, total)
+    # On the loop, the longest gap would be most of the job's time; off it, a gap is a GIL
+    # hand-over (a chart's C code can hold the GIL for a while on a busy machine: 0.1 s seen).
+    assert longest_gap < max(0.15, total / 2), (longest_gap, total)
 
 
 def test_period_queries_use_the_matched_at_index(tmp_path: Path) -> None:

@@ -111,6 +111,38 @@ def test_full_text_search_ranks_and_marks(tmp_path: Path) -> None:
         articles.search_articles(db, '"unclosed')
 
 
+def test_search_finds_words_of_the_summary_and_of_articles_stored_before_it(
+    tmp_path: Path,
+) -> None:
+    """An article's summary (a standfirst kept apart from its text) is searched too, and the
+    migration that adds it to the index fills the index from the articles already stored."""
+    path = tmp_path / "m.db"
+    db = storage.open_database(path)
+    with db.atomic():
+        articles.insert_article(
+            db, article("a", "Talks went on.", summary="Baku recalls its envoy from Moscow")
+        )
+    found = articles.search_articles(db, "envoy")
+    assert [row["title"] for row in found] == ["Title a"]
+    assert "[envoy]" in found[0]["snippet"]
+    # An older database: the index as it was (title and text), one article in it.
+    db.execute("PRAGMA user_version = 11")
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER {trigger}")
+    db.execute("DROP TABLE articles_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+    db.close()
+    upgraded = storage.open_database(path)
+    assert migrations.schema_version(upgraded) == migrations.LATEST
+    assert [row["title"] for row in articles.search_articles(upgraded, "envoy")] == ["Title a"]
+    assert [row["title"] for row in articles.search_articles(upgraded, "talks")] == ["Title a"]
+    upgraded.close()
+
+
 def test_match_and_outbox_rows_share_the_article_transaction(tmp_path: Path) -> None:
     db = storage.open_database(tmp_path / "m.db")
     match = NewMatch("w", "immediate", 2.0, {"rule": "x"}, ("console", "email"))

@@ -17,7 +17,12 @@ from pytest_httpserver import HTTPServer
 from sqlite_utils import Database
 from werkzeug import Request, Response
 
+import storage
 from monitor import stories
+from monitor.extract import read_text
+from storage import articles
+from storage import stories as stored
+from storage.articles import NewArticle
 
 STORIES = FIXTURES / "stories"
 WIRE = (STORIES / "wire.txt").read_text(encoding="utf-8").splitlines()
@@ -336,3 +341,43 @@ def test_band_keys_are_integers_that_tell_the_bands_apart() -> None:
     # Two bands holding the same rows still get different keys.
     same_rows = stories.Signature((7,) * stories.PERMUTATIONS, 100)
     assert len(set(same_rows.band_keys)) == stories.BANDS
+
+
+def test_stored_articles_are_compared_on_the_text_the_watchlists_read(tmp_path: Path) -> None:
+    """A new article is signed on its summary and text (what the watchlists read); the
+    stored candidates it is checked against, and the signatures re-made at a version bump,
+    read the same."""
+    db = storage.open_database(tmp_path / "m.db")
+    ids = {}
+    for key, summary in (("with", "Baku recalls its envoy"), ("without", None), ("empty", "")):
+        ids[key] = articles.insert_article(
+            db,
+            NewArticle(
+                feed_id=None,
+                entry_key=key,
+                guid=None,
+                url=None,
+                canonical_url=None,
+                title=key,
+                author=None,
+                published=None,
+                fetched_at="2025-07-10T08:00:00Z",
+                language=None,
+                site=None,
+                text="Talks went on.",
+                extraction_status="extracted",
+                extraction_reason=None,
+                summary=summary,
+            ),
+        )
+    read = stored.titles_and_texts(db, list(ids.values()))
+    assert read[ids["with"]] == ("with", read_text("Baku recalls its envoy", "Talks went on."))
+    assert read[ids["without"]] == ("without", "Talks went on.")
+    assert read[ids["empty"]] == ("empty", read_text("", "Talks went on."))
+    db.execute(
+        "INSERT INTO article_signatures (article_id, story_id, shingles, signature, created_at) "
+        "VALUES (?, ?, 0, x'', '2025-07-10T08:00:00Z')",
+        [ids["with"], ids["with"]],
+    )
+    assert stored.signed_articles(db) == [(ids["with"], read[ids["with"]][1])]
+    db.close()
