@@ -15,6 +15,7 @@ import pytest
 from conftest import FIXTURES, monitor, rss, seed_body
 from pytest_httpserver import HTTPServer
 from sqlite_utils import Database
+from test_storage import article
 from werkzeug import Request, Response
 
 import storage
@@ -22,7 +23,6 @@ from monitor import stories
 from monitor.extract import read_text
 from storage import articles
 from storage import stories as stored
-from storage.articles import NewArticle
 
 STORIES = FIXTURES / "stories"
 WIRE = (STORIES / "wire.txt").read_text(encoding="utf-8").splitlines()
@@ -351,24 +351,7 @@ def test_stored_articles_are_compared_on_the_text_the_watchlists_read(tmp_path: 
     ids = {}
     for key, summary in (("with", "Baku recalls its envoy"), ("without", None), ("empty", "")):
         ids[key] = articles.insert_article(
-            db,
-            NewArticle(
-                feed_id=None,
-                entry_key=key,
-                guid=None,
-                url=None,
-                canonical_url=None,
-                title=key,
-                author=None,
-                published=None,
-                fetched_at="2025-07-10T08:00:00Z",
-                language=None,
-                site=None,
-                text="Talks went on.",
-                extraction_status="extracted",
-                extraction_reason=None,
-                summary=summary,
-            ),
+            db, article(key, "Talks went on.", title=key, summary=summary)
         )
     read = stored.titles_and_texts(db, list(ids.values()))
     assert read[ids["with"]] == ("with", read_text("Baku recalls its envoy", "Talks went on."))
