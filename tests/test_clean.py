@@ -18,7 +18,7 @@ from lxml import etree
 from monitor.clean import fingerprint, load_rules
 from monitor.cli import cli
 from monitor.extract import extract_page
-from monitor.furniture import WORDS, Block, Rule, rule_set
+from monitor.furniture import WORDS, Block, Rule, required_literals, rule_set
 from watchlists import Document, Matcher, load_dir, shipped_dir
 
 RAW = SEEDS / "raw"
@@ -450,6 +450,48 @@ def test_the_fast_rule_lookup_agrees_with_trying_each_rule_in_order() -> None:
         block = Block(etree.Element("p"), "p", line, len(WORDS.findall(line)), 0)
         slow = next((r for r in rules if r.matches(block)), None)
         assert fast.first(block) is slow, line
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        ("\\bevery (contribution|donation)\\b", ("every ",)),
+        ("\\b(become|becoming) a (member|patron)\\b", ("become", "becoming")),
+        ("\\b(make a (donation|contribution)|chip in)\\b", ("make a ", "chip in")),
+        ("\\b(reader|member)s?.? (donations|support)\\b", ("reader", "member")),
+        ("\\bunsubscribe|privacy policy", ("unsubscribe", "privacy policy")),
+        ("^(?:(?:follow us)|(?:like us))", ("follow us", "like us")),
+        ("readers? like you", ("reader",)),  # the s may be absent
+        ("colou?r", ("colo",)),
+        ("\\bfund(s|ing){0,1} drive", ("fund",)),
+        ("(\\d+ )?min read", None),  # an optional group: the match may begin after it
+        ("\\W*share this", None),
+        ("[$€£]\\d+ off", None),
+        ("(?i)free trial", None),
+        ("(?<=\\s)support", None),
+        ("support (us|[a-z|]+)|\\d+ donations", None),
+    ],
+)
+def test_the_literals_a_pattern_needs(pattern: str, literals: tuple[str, ...] | None) -> None:
+    assert required_literals(pattern) == literals
+
+
+def test_a_pattern_is_never_skipped_on_a_block_it_matches() -> None:
+    """The literal test before each pattern is only a shortcut: wherever a rule's pattern
+    matches a block, the block holds one of the pattern's literals."""
+    texts = [*LINES, PROSE, *(line.upper() for line in LINES)]
+    for seed in SEED_IDS:
+        texts += (SEEDS / f"{seed}.furniture.txt").read_text("utf-8").splitlines()
+        texts += (SEEDS / f"{seed}.body.txt").read_text("utf-8").splitlines()
+    texts += [text.upper() for text in texts] + [text.title() for text in texts]
+    checked = 0
+    for rule in load_rules():
+        for pattern, literals in zip(rule.patterns, rule.literals, strict=True):
+            for text in texts:
+                if literals is not None and pattern.search(text):
+                    checked += 1
+                    assert any(literal in text.lower() for literal in literals), (rule.id, text)
+    assert checked > 50  # the shortcut is exercised, not vacuous
 
 
 def test_a_rule_for_short_lines_keeps_its_place_before_a_rule_for_long_blocks() -> None:
