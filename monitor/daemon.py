@@ -10,6 +10,11 @@ what was not stored is simply seen again as new on the next start.
 
 The weekly digest is a third job: every minute (and at start-up) it asks whether this ISO
 week's digest is due and queues it once per week and channel (see ``digest/schedule.py``).
+
+Each job first checks the database's schema version: when a newer news-monitor has upgraded
+the file while this daemon runs (an upgrade, then any command), this daemon's code no longer
+matches the tables, and every store would fail until its entries were given up. It stops
+instead, with an error and exit status 1, so that its supervisor starts the new version.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from storage import SchemaTooNew
+from storage.migrations import check_not_newer
 
 from .app import App
 from .cycle import run_cycle
@@ -38,9 +47,27 @@ class Daemon:
         self.stop = asyncio.Event()
         self.running: set[asyncio.Task[None]] = set()
         self.clock = Clock.from_env()
+        self.failure: SchemaTooNew | None = None
+
+    def _schema_current(self) -> bool:
+        """Whether the database still has the schema this daemon knows; if not, stop."""
+        try:
+            check_not_newer(self.app.db, path=str(self.app.settings.database))
+        except sqlite3.Error:
+            return True  # unreadable just now: the job itself meets it and says so
+        except SchemaTooNew as exc:
+            if self.failure is None:
+                log.error("%s: a newer news-monitor upgraded it; stopping", exc)
+                self.failure = SchemaTooNew(
+                    f"{exc}: a newer news-monitor upgraded it while the daemon ran",
+                    hint="start the daemon again with the version that upgraded the database",
+                )
+            self.stop.set()
+            return False
+        return True
 
     async def poll(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or not self._schema_current():
             return
         with self._tracked():
             try:
@@ -62,7 +89,7 @@ class Daemon:
                 log.exception("poll cycle failed; the next one runs as scheduled")
 
     async def deliver(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or not self._schema_current():
             return
         with self._tracked():
             try:
@@ -73,7 +100,7 @@ class Daemon:
                 log.exception("alert delivery failed; the next pass runs as scheduled")
 
     async def digest(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or not self._schema_current():
             return
         with self._tracked():
             try:
@@ -140,6 +167,8 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
         log.info("daemon stopped")
+        if self.failure is not None:
+            raise self.failure
 
     def _request_stop(self, signum: int) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)

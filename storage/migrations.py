@@ -344,14 +344,21 @@ def schema_version(db: Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: Database, *, path: str) -> int:
-    """Bring the database to the latest schema; return the number of migrations applied."""
+def check_not_newer(db: Database, *, path: str) -> int:
+    """The database's schema version; raise SchemaTooNew when a newer version of news-monitor
+    has upgraded it (also while this one has it open: see ``monitor.daemon``)."""
     current = schema_version(db)
     if current > LATEST:
         raise SchemaTooNew(
             f"{path}: schema version {current} is newer than this version of news-monitor "
             f"understands ({LATEST})"
         )
+    return current
+
+
+def migrate(db: Database, *, path: str) -> int:
+    """Bring the database to the latest schema; return the number of migrations applied."""
+    current = check_not_newer(db, path=path)
     for version in range(current + 1, LATEST + 1):
         with write_transaction(db):
             if schema_version(db) >= version:

@@ -147,3 +147,33 @@ def test_sigterm_gives_the_cycle_in_flight_its_grace(
     db = Database(tmp_path / "monitor.db")
     assert db["articles"].count == len(SEED_IDS)
     assert daemon.alerts() == len(SEED_IDS)
+
+
+def test_a_database_upgraded_under_the_daemon_stops_it_with_an_error(
+    site: FeedSite, config_for, tmp_path: Path
+) -> None:
+    """A newer version that migrates the file while this daemon runs (an upgrade, then any
+    command) leaves it with code that no longer matches the tables: it stops and says why,
+    rather than failing every store until the entries are given up."""
+    site.serve_seeds()
+    daemon = Daemon(config_for([site.feed_url]))
+    try:
+        daemon.wait_for_alerts(len(SEED_IDS))
+        db = Database(tmp_path / "monitor.db")
+        newer = db.execute("PRAGMA user_version").fetchone()[0] + 1
+        db.execute(f"PRAGMA user_version = {newer}")
+        db.close()
+        code = daemon.proc.wait(timeout=15)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+    stderr = daemon.stderr_now()
+    assert code == 1, stderr
+    assert f"schema version {newer} is newer" in stderr
+    assert "a newer news-monitor upgraded it; stopping" in stderr
+    assert "daemon stopped" in stderr
+    assert "start the daemon again with the version that upgraded the database" in stderr
+    assert "Traceback" not in stderr
+    db = Database(tmp_path / "monitor.db")
+    assert db["articles"].count == len(SEED_IDS)
+    assert db["entry_attempts"].count == 0
