@@ -200,10 +200,13 @@ def _render(tree: _Element) -> str:
 
 def _would_empty(blocks: list[Block]) -> bool:
     """True when cleaning would leave next to nothing: no block, or a few words where most
-    of the text was judged furniture. The article is then kept as extracted."""
+    of the text was judged furniture. The article is then kept as extracted. A standfirst
+    is not furniture: it stays, as the summary, so its words count as kept (but the text
+    itself must not be left empty)."""
     total = sum(b.words for b in blocks)
     kept = sum(b.words for b in blocks if b.dropped is None)
-    return kept == 0 or (kept < GUARD_MIN_WORDS and kept < total / 2)
+    said = sum(b.words for b in blocks if b.dropped is not None and b.dropped.rule == STANDFIRST.id)
+    return kept == 0 or (kept + said < GUARD_MIN_WORDS and kept + said < total / 2)
 
 
 def _drop(block: Block, rule: Rule) -> None:

@@ -325,6 +325,25 @@ def test_a_standfirst_saying_the_description_is_kept_apart_as_the_summary() -> N
         assert result.read_text == f"{DEK}\n\n{result.text}"
 
 
+def test_a_short_story_under_a_standfirst_is_still_cleaned() -> None:
+    """The standfirst is kept (as the summary): its words count as kept when the guard
+    weighs how much of a short article cleaning would leave."""
+    story = "The ministers met for two hours in Baku and agreed to talk again."
+    body = (
+        f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2><p>{story}</p><p>Share this article</p>"
+    )
+    result = extract_page(dek_page(DEK, body))
+    assert result.summary == DEK
+    assert squash(result.text) == story
+    assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share"]
+
+
+def test_a_standfirst_never_leaves_the_text_empty() -> None:
+    result = extract_page(dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2>"))
+    assert DEK in result.text
+    assert result.summary is None
+
+
 @pytest.mark.parametrize(
     "body",
     [
