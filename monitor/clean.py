@@ -163,10 +163,12 @@ def clean_body(
         return Cleaned(None, [], learned)
     if _would_empty(blocks):
         return Cleaned(None, [], learned, guarded=True)
+    for block in changed:  # loose text first: an element taken out keeps only a kept tail
+        if block.tag == TAIL:
+            block.element.tail = None
     reasons: list[Dropped] = []
     for block in changed:
         if block.tag == TAIL:
-            block.element.tail = None
             reasons += [block.dropped] if block.dropped else []
             continue
         if block.dropped is None:
@@ -176,10 +178,25 @@ def clean_body(
         reasons.append(block.dropped)
         parent = block.element.getparent()
         if parent is not None:
-            parent.remove(block.element)  # with its tail: loose text after furniture is furniture
+            _remove(block.element)
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
-                parent.getparent().remove(parent)
+                _remove(parent)
     return Cleaned(_render(tree), reasons, learned)
+
+
+def _remove(element: _Element) -> None:
+    """Take ``element`` out of the tree, but not its tail: the loose text after it was
+    judged as a block of its own (emptied already if that block was dropped too)."""
+    parent = element.getparent()
+    assert parent is not None
+    tail = element.tail
+    if tail and not tail.isspace():
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
 
 
 def _rewrite_lines(element: _Element, lines: tuple[str, ...]) -> None:
@@ -361,7 +378,8 @@ def _apply_standfirst(
     kept, as many pages take their first paragraph for their description; and not the
     body's first block, which is the headline itself on pages whose title says otherwise.
     A heading the site shows on every article (its tagline, which some sites also give as
-    every page's description) is the site's furniture, not this story's summary."""
+    every page's description) is the site's furniture, not this story's summary; so is a
+    heading a furniture rule takes (a description can be a site's newsletter pitch)."""
     said = _words_of(description)
     if len(said.split()) < STANDFIRST_MIN_WORDS:
         return
@@ -373,6 +391,7 @@ def _apply_standfirst(
             and position > 0
             and block.fingerprint not in site_boilerplate
             and _says(_words_of(block.text), said)
+            and block.first_rule(default_rules()) is None
         ):
             _drop(block, STANDFIRST)
             return

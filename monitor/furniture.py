@@ -22,6 +22,27 @@ from lxml.etree import _Element
 
 SHORT_LINE_WORDS = 14  # the rules for lines up to so many words are joined apart
 WORDS = re.compile(r"\w+")
+# Letters that ``re.IGNORECASE`` matches to a letter of LITERAL_ALPHABET though ``str.lower``
+# does not make them that letter (a test derives this list from ``re`` itself).
+CASE_FOLD = str.maketrans(
+    {
+        "\u0130": "i",  # İ
+        "\u0131": "i",  # ı
+        "\u017f": "s",  # ſ
+        "\u1c80": "в",
+        "\u1c81": "д",
+        "\u1c82": "о",
+        "\u1c83": "с",
+        "\u1c84": "т",
+        "\u1c85": "т",
+        "\u1c86": "ъ",
+        "\u1c87": "ѣ",
+    }
+)
+_CASE_VARIANTS = re.compile("[" + "".join(map(chr, CASE_FOLD)) + "]")
+# The characters a pattern literal is made of (see ``required_literals``): printable ASCII
+# and the Cyrillic block, for which CASE_FOLD is complete.
+LITERAL_ALPHABET = frozenset(map(chr, [*range(0x20, 0x7F), *range(0x400, 0x500)]))
 
 
 @dataclass(frozen=True)
@@ -109,8 +130,16 @@ class Block:
 
     @property
     def lower(self) -> str:
+        """The text in lower case, for the needle gates and the pattern literals; the few
+        letters that a case-insensitive regex takes for an ASCII or Cyrillic letter but
+        ``str.lower`` does not lower to it (the long s, the dotless i, old Cyrillic forms)
+        are made that letter first, so a test on this text never misses what a pattern
+        would find."""
         if self._lower is None:
-            self._lower = self.text.lower()
+            text = self.text
+            if not text.isascii() and _CASE_VARIANTS.search(text):
+                text = text.translate(CASE_FOLD)
+            self._lower = text.lower()
         return self._lower
 
     def keep_lines(self, kept: list[str], cut: list[Dropped]) -> None:
@@ -270,8 +299,11 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
     """Lower-case strings one of which every match of ``pattern`` (case-insensitive)
     contains, read from how each of its alternatives begins: a word (``\\bevery (...)`` needs
     "every "), or a group of words (``(become|becoming) a ...`` needs "become" or
-    "becoming"); None when some alternative begins otherwise (a class, an escape, a
-    lookaround), and the pattern is then always searched."""
+    "becoming"), up to the first character outside LITERAL_ALPHABET; None when some
+    alternative begins otherwise (a class, an escape, a lookaround), and the pattern is then
+    always searched."""
+    if "(?#" in pattern:
+        return None  # a comment may stand between an item and its quantifier
     found: list[str] = []
     for alternative in _split_top(pattern):
         literals = _leading_literals(alternative)
@@ -295,7 +327,7 @@ def _leading_literals(alternative: str) -> tuple[str, ...] | None:
         return required_literals(text[inner_start:end])
     run: list[str] = []
     for char in text:
-        if char in _META:
+        if char in _META or char not in LITERAL_ALPHABET:
             if char in _OPTIONAL and run:
                 run.pop()  # the character a quantifier follows may be absent
             break

@@ -73,7 +73,7 @@ def period_matches(
         "json_extract(m.explanation, '$.terms') AS terms, "
         "json_extract(m.explanation, '$.snippets') AS snippets, "
         "a.id AS article_id, a.title, a.url, a.site, a.fetched_at, "
-        "COALESCE(NULLIF(a.summary, ''), substr(a.text, 1, 400)) AS head, "
+        "substr(COALESCE(NULLIF(a.summary, ''), a.text), 1, 400) AS head, "
         "a.story_id "
         "FROM matches m JOIN articles a ON a.id = m.article_id "
     )

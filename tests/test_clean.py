@@ -18,7 +18,14 @@ from lxml import etree
 from monitor.clean import fingerprint, load_rules
 from monitor.cli import cli
 from monitor.extract import extract_page
-from monitor.furniture import WORDS, Block, Rule, required_literals, rule_set
+from monitor.furniture import (
+    LITERAL_ALPHABET,
+    WORDS,
+    Block,
+    Rule,
+    required_literals,
+    rule_set,
+)
 from watchlists import Document, Matcher, load_dir, shipped_dir
 
 RAW = SEEDS / "raw"
@@ -389,6 +396,31 @@ def test_a_site_tagline_given_as_the_description_is_the_sites_furniture() -> Non
     assert DEK not in result.read_text
 
 
+def test_a_furniture_heading_given_as_the_description_is_dropped_as_furniture() -> None:
+    pitch = "Sign up for our newsletter to get the latest news every morning"
+    page = dek_page(pitch, f"<h1>Talks to resume in spring</h1><h2>{pitch}</h2><p>{PROSE}</p>")
+    result = extract_page(page)
+    assert result.summary is None
+    assert [d.rule for d in result.dropped] == ["headline", "newsletter"]
+    assert pitch not in result.read_text
+
+
+def test_loose_text_after_a_dropped_block_stays_unless_dropped_itself() -> None:
+    """Taking a block out of the tree does not take the loose text after it, which was
+    judged as a block of its own: kept, it stays in the text; furniture, it goes, with its
+    reason."""
+    loose = "Officials in Baku said on Tuesday that the talks would go on."
+    body = (
+        f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2>{loose}<p>{PROSE}</p>"
+        "<p>Share this article</p>Follow us on Twitter<p>More talks will follow in April.</p>"
+    )
+    result = extract_page(dek_page(DEK, body))
+    assert squash(result.text).startswith(loose)
+    assert "More talks will follow in April." in result.text
+    assert "Follow us" not in result.text
+    assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share", "share"]
+
+
 def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:
     result = extract_page(
         dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK[:30]}</h2><p>{PROSE}</p>")
@@ -458,6 +490,10 @@ def test_cleaning_never_empties_an_article() -> None:
     assert result.dropped == ()
 
 
+def block_of(text: str) -> Block:
+    return Block(etree.Element("p"), "p", text, len(WORDS.findall(text)), 0)
+
+
 def test_the_fast_rule_lookup_agrees_with_trying_each_rule_in_order() -> None:
     """The joined alternations and needle gates are a shortcut: for any block they must name
     the same rule as testing every rule in file order would."""
@@ -466,7 +502,7 @@ def test_the_fast_rule_lookup_agrees_with_trying_each_rule_in_order() -> None:
     lines = [*LINES, PROSE, "Read more", "Share this article and comments", "Related"]
     lines += [line.upper() for line in LINES] + [f"{PROSE} Sign up for our newsletter."]
     for line in lines:
-        block = Block(etree.Element("p"), "p", line, len(WORDS.findall(line)), 0)
+        block = block_of(line)
         slow = next((r for r in rules if r.matches(block)), None)
         assert fast.first(block) is slow, line
 
@@ -489,10 +525,34 @@ def test_the_fast_rule_lookup_agrees_with_trying_each_rule_in_order() -> None:
         ("(?i)free trial", None),
         ("(?<=\\s)support", None),
         ("support (us|[a-z|]+)|\\d+ donations", None),
+        ("\\bsupport(?#a comment)?ers", None),  # the ? makes the t optional
+        ("don’t miss", ("don",)),  # up to the first letter outside the literal alphabet
+        ("\\bпожертвовани", ("пожертвовани",)),
     ],
 )
 def test_the_literals_a_pattern_needs(pattern: str, literals: tuple[str, ...] | None) -> None:
     assert required_literals(pattern) == literals
+
+
+def test_a_block_in_lower_case_holds_every_letter_a_case_blind_pattern_takes() -> None:
+    """The needle gates and the pattern literals test a block's lower-case text; wherever a
+    case-insensitive regex takes a character for a letter of the literal alphabet, that
+    lower-case text has that letter (checked on every character that has a case)."""
+    letters = {c.lower() for c in LITERAL_ALPHABET if len(c.lower()) == 1}
+    patterns = {letter: re.compile(re.escape(letter), re.IGNORECASE) for letter in letters}
+    for code in range(0x110000):
+        char = chr(code)
+        if char.lower() == char and char.upper() == char and char.casefold() == char:
+            continue  # no case: a regex takes it for itself only
+        for letter, pattern in patterns.items():
+            if pattern.fullmatch(char):
+                assert block_of(char).lower == letter, (hex(code), letter)
+
+
+def test_a_furniture_line_in_odd_letters_is_still_found() -> None:
+    """The long s is an s to a case-insensitive regex: the cookie notice is one."""
+    rule = rule_set(load_rules()).first(block_of("We uſe cookies to improve your experience."))
+    assert rule is not None and rule.id == "cookie"
 
 
 def test_a_pattern_is_never_skipped_on_a_block_it_matches() -> None:
@@ -522,7 +582,7 @@ def test_a_rule_for_short_lines_keeps_its_place_before_a_rule_for_long_blocks() 
 
     short, long = rule("short", "^follow us\\b", 5), rule("long", "^follow\\b", 40)
     line = "Follow us now"
-    block = Block(etree.Element("p"), "p", line, len(WORDS.findall(line)), 0)
+    block = block_of(line)
     assert rule_set((short, long)).first(block) is short
     assert rule_set((long, short)).first(block) is long
 

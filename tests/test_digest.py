@@ -269,10 +269,11 @@ def test_an_articles_summary_is_the_opening_shown_when_no_hit_is(tmp_path: Path)
     everything = ("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z")
     database = week.fill(tmp_path / "summary.db")
     first, second = (r.article_id for r in period_matches(database, *everything)[:2])
-    database.execute("UPDATE articles SET summary = 'Baku recalls its envoy' WHERE id = ?", [first])
+    long_summary = "Baku recalls its envoy. " * 30  # a long standfirst is cut like the text
+    database.execute("UPDATE articles SET summary = ? WHERE id = ?", [long_summary, first])
     database.conn.commit()
     heads = {r.article_id: r.text_start for r in period_matches(database, *everything)}
-    assert heads[first] == "Baku recalls its envoy"
+    assert heads[first] == long_summary[:400]
     text = database.execute("SELECT text FROM articles WHERE id = ?", [second]).fetchone()[0]
     assert heads[second] == text[:400]
     database.close()
