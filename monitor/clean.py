@@ -34,6 +34,7 @@ from lxml.etree import SubElement, _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
 from .furniture import (
+    SHORT_LINE_WORDS,
     WORDS,
     Block,
     Dropped,
@@ -158,6 +159,7 @@ def clean_body(
     _apply_site(blocks, site_boilerplate)
     if links is not None:
         _apply_link_tail(blocks, links)
+    _apply_loose_lines(blocks)
     changed = [b for b in blocks if b.dropped is not None or b.cut]
     if not changed:
         return Cleaned(None, [], learned)
@@ -416,6 +418,32 @@ def _says(text: str, description: str) -> bool:
         and longer.startswith(shorter)
         and len(shorter) >= STANDFIRST_COVER * len(longer)
     )
+
+
+LOOSE_LINE = Rule(
+    "loose-line",
+    "meta",
+    "a loose line right after a dropped block (a dateline, a byline)",
+    "block",
+    (),
+    SHORT_LINE_WORDS,
+)
+
+
+def _apply_loose_lines(blocks: list[Block]) -> None:
+    """Loose text right after a dropped block (the headline, a heading of furniture) that
+    is a line, not a sentence, goes with it: under a headline, that is the dateline or the
+    byline ("Monday, 22 January 2018 at 0:13"). A loose sentence stays."""
+    dropped = {b.element for b in blocks if b.tag != TAIL and b.dropped is not None}
+    for block in blocks:
+        if (
+            block.tag == TAIL
+            and block.dropped is None
+            and block.element in dropped
+            and block.words <= LOOSE_LINE.max_words
+            and not block.text.rstrip().endswith((".", "!", "?", "…"))
+        ):
+            _drop(block, LOOSE_LINE)
 
 
 LINK_TAIL = Rule(

@@ -421,6 +421,17 @@ def test_loose_text_after_a_dropped_block_stays_unless_dropped_itself() -> None:
     assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share", "share"]
 
 
+def test_a_loose_line_under_the_headline_goes_with_it() -> None:
+    """Loose text under the headline that is a line, not a sentence, is its dateline or
+    byline: dropped with it, and listed."""
+    dateline = "sexta-feira, 22 de outubro de 2010 às 20:13"  # no rule knows Portuguese dates
+    body = f"<h1>Talks to resume in spring</h1>{dateline}<p>{PROSE}</p>"
+    result = extract_page(dek_page(DEK, body))
+    assert dateline not in result.text
+    assert [(d.rule, d.text) for d in result.dropped][1:] == [("loose-line", dateline)]
+    assert squash(result.text) == squash(PROSE)
+
+
 def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:
     result = extract_page(
         dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK[:30]}</h2><p>{PROSE}</p>")
