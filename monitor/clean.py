@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lxml.etree import SubElement, _Element, strip_tags
+from lxml.etree import Element, SubElement, _Element, strip_tags
 from trafilatura.xml import xmltotxt
 
 from .furniture import (
@@ -188,17 +188,17 @@ def clean_body(
 
 def _remove(element: _Element) -> None:
     """Take ``element`` out of the tree, but not its tail: the loose text after it was
-    judged as a block of its own (emptied already if that block was dropped too)."""
+    judged as a block of its own (emptied already if that block was dropped too), so it
+    takes the element's place, as a paragraph (an item in a list) of its own."""
     parent = element.getparent()
     assert parent is not None
     tail = element.tail
     if tail and not tail.isspace():
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
+        kept = Element("item" if parent.tag == "list" else "p")
+        kept.text = " ".join(tail.split())
+        parent.replace(element, kept)
+    else:
+        parent.remove(element)
 
 
 def _rewrite_lines(element: _Element, lines: tuple[str, ...]) -> None:
@@ -433,7 +433,8 @@ LOOSE_LINE = Rule(
 def _apply_loose_lines(blocks: list[Block]) -> None:
     """Loose text right after a dropped block (the headline, a heading of furniture) that
     is a line, not a sentence, goes with it: under a headline, that is the dateline or the
-    byline ("Monday, 22 January 2018 at 0:13"). A loose sentence stays."""
+    byline ("Monday, 22 January 2018 at 0:13"). A loose sentence stays, a quoted one or one
+    that opens a list too."""
     dropped = {b.element for b in blocks if b.tag != TAIL and b.dropped is not None}
     for block in blocks:
         if (
@@ -441,9 +442,15 @@ def _apply_loose_lines(blocks: list[Block]) -> None:
             and block.dropped is None
             and block.element in dropped
             and block.words <= LOOSE_LINE.max_words
-            and not block.text.rstrip().endswith((".", "!", "?", "…"))
+            and not _sentence(block.text)
         ):
             _drop(block, LOOSE_LINE)
+
+
+def _sentence(text: str) -> bool:
+    """Whether the text ends as a sentence does (closing quotes and brackets aside), or as
+    one that announces what follows (a colon)."""
+    return text.rstrip().rstrip("\"'”’»)]").endswith((".", "!", "?", "…", ":"))
 
 
 LINK_TAIL = Rule(

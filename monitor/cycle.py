@@ -16,10 +16,11 @@ import asyncio
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
-from storage import articles, boilerplate, clock, entries, feeds
+from storage import SchemaTooNew, articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
 from storage.transaction import write_transaction
 
@@ -107,11 +108,28 @@ async def run_cycle(
             on_feed(outcome)
 
     async with Fetcher(app.settings.fetch) as fetcher:
-        await asyncio.gather(*(one(feed, fetcher) for feed in due))
+        await _all_or_none(one(feed, fetcher) for feed in due)
     report.health_alerts = raise_alerts(app)
     report.delivery.add(await app.relay.deliver_due())
     _forget_stale_blocks(app)
     return report
+
+
+T = TypeVar("T")
+
+
+async def _all_or_none(calls: Iterable[Awaitable[T]]) -> list[T]:
+    """``asyncio.gather`` of ``calls``, except that when one raises (a feed and an entry
+    record their own failures: what escapes is a cancellation, or the database upgraded by
+    a newer version) the others are cancelled, not left to run on without their cycle."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _forget_stale_blocks(app: App) -> None:
@@ -131,8 +149,8 @@ async def poll_feed(
     """``refresh_feed``, with anything unexpected recorded on the feed instead of raised."""
     try:
         return await refresh_feed(app, fetcher, feed, stop=stop)
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, SchemaTooNew):
+        raise  # cancelled, or the database upgraded by a newer version: nothing to record
     except Exception as exc:
         log.exception("feed %s: unexpected error", feed.url)
         reason = f"internal error: {type(exc).__name__}: {one_line(exc)}"[:500]
@@ -182,9 +200,7 @@ async def refresh_feed(
         fresh, results = [], await store_from_feed(app, feed, fresh, stop)
     for start in range(0, len(fresh), ENTRY_BATCH):
         batch = fresh[start : start + ENTRY_BATCH]
-        results += await asyncio.gather(
-            *(process_entry(app, fetcher, feed, e, stop) for e in batch)
-        )
+        results += await _all_or_none(process_entry(app, fetcher, feed, e, stop) for e in batch)
     outcome = FeedOutcome(feed.url, "new")
     outcome.new_articles = sum(1 for r in results if r.status == "stored")
     outcome.matches = sum(r.matches for r in results)
@@ -300,8 +316,8 @@ async def process_entry(
                 job = replace(job, body=None, reason=f"page yielded no text: {exc}")
         # The feed's own content stands in for the page.
         return await workers.finish_page(count, app.db, app.matcher, folder, job)
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, SchemaTooNew):
+        raise  # cancelled, or the database upgraded by a newer version: nothing to record
     except _Defer as exc:
         return EntryOutcome("deferred", reason=str(exc))
     except Exception as exc:
@@ -344,8 +360,8 @@ async def _finish_from_feed(
         return await workers.finish_from_feed(
             app.settings.fetch.workers, app.db, app.matcher, str(app.settings.watchlists), jobs
         )
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, SchemaTooNew):
+        raise  # cancelled, or the database upgraded by a newer version: nothing to record
     except Exception as exc:
         if len(jobs) == 1:
             return [f"{type(exc).__name__}: {one_line(exc)}"]

@@ -14,7 +14,10 @@ week's digest is due and queues it once per week and channel (see ``digest/sched
 Each job first checks the database's schema version: when a newer news-monitor has upgraded
 the file while this daemon runs (an upgrade, then any command), this daemon's code no longer
 matches the tables, and every store would fail until its entries were given up. It stops
-instead, with an error and exit status 1, so that its supervisor starts the new version.
+instead, with an error and exit status 1, so that its supervisor starts the new version. A
+job already running when the upgrade lands writes nothing more: every write transaction
+checks the version once it holds the lock (``storage.transaction``), and the refusal stops
+the daemon the same way.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class Daemon:
                     )
             except asyncio.CancelledError:
                 raise
+            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
+                self._schema_current()
             except Exception:  # the daemon must outlive any one cycle
                 log.exception("poll cycle failed; the next one runs as scheduled")
 
@@ -96,6 +101,8 @@ class Daemon:
                 await self.app.relay.deliver_due()
             except asyncio.CancelledError:
                 raise
+            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
+                self._schema_current()
             except Exception:
                 log.exception("alert delivery failed; the next pass runs as scheduled")
 
@@ -108,6 +115,8 @@ class Daemon:
                 await deliver_digests(self.app)
             except asyncio.CancelledError:
                 raise
+            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
+                self._schema_current()
             except Exception:
                 log.exception("digest job failed; the next check runs as scheduled")
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from lxml import etree
 from sqlite_utils import Database
 
-from storage import boilerplate, open_database
+from storage import SchemaTooNew, boilerplate, open_database
 from storage.articles import NewArticle
 from storage.transaction import write_transaction
 from watchlists import Document, Match, Matcher, load_dir
@@ -345,6 +345,8 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
         raise FeedParseError(url, reason)
     if kind == "extract_error":
         raise ExtractError(str(value))
+    if kind == "schema_too_new":
+        raise SchemaTooNew(str(value))
     if kind == "error":
         raise RuntimeError(f"in a worker process: {value}")
     return value
@@ -391,6 +393,8 @@ def _in_worker(call: Callable[[], object]) -> tuple[str, object]:
         return "parse_error", (exc.url, exc.reason)
     except ExtractError as exc:
         return "extract_error", str(exc)
+    except SchemaTooNew as exc:
+        return "schema_too_new", str(exc)
     except Exception as exc:
         return "error", f"{type(exc).__name__}: {exc}"
 

@@ -3,6 +3,11 @@
 A deferred ``BEGIN`` that reads first and writes later fails at once with "database is
 locked" when another process wrote in between; the busy timeout only helps a transaction
 that asks for the lock at its start. Nested use becomes a savepoint.
+
+Once the lock is held, the schema version is read: a newer version of news-monitor may have
+upgraded the file since this process opened it (its migration takes the same lock), and this
+code's writes would no longer fit its tables. The transaction then writes nothing and raises
+SchemaTooNew (a running daemon stops on it).
 """
 
 from __future__ import annotations
@@ -21,8 +26,17 @@ def write_transaction(db: Database) -> Iterator[Database]:
         return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
+        _check_schema(db)
         yield db
         db.conn.execute("COMMIT")
     except BaseException:
         db.rollback()  # also after a failed COMMIT: the write lock must not stay held
         raise
+
+
+def _check_schema(db: Database) -> None:
+    from .migrations import LATEST, check_not_newer  # migrations write in transactions too
+
+    if int(db.conn.execute("PRAGMA user_version").fetchone()[0]) > LATEST:
+        path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+        check_not_newer(db, path=path or ":memory:")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import SEED_IDS, SEEDS, seed_body, seed_html
 from lxml import etree
 
-from monitor.clean import fingerprint, load_rules
+from monitor.clean import clean_body, fingerprint, load_rules
 from monitor.cli import cli
 from monitor.extract import extract_page
 from monitor.furniture import (
@@ -412,13 +412,39 @@ def test_loose_text_after_a_dropped_block_stays_unless_dropped_itself() -> None:
     loose = "Officials in Baku said on Tuesday that the talks would go on."
     body = (
         f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2>{loose}<p>{PROSE}</p>"
-        "<p>Share this article</p>Follow us on Twitter<p>More talks will follow in April.</p>"
+        "Both sides said so on Monday.<p>Share this article</p>"
+        "The talks follow a year of clashes on the border.<p>Share this article</p>"
+        "Follow us on Twitter<p>More talks will follow in April.</p>"
     )
     result = extract_page(dek_page(DEK, body))
-    assert squash(result.text).startswith(loose)
-    assert "More talks will follow in April." in result.text
+    lines = result.text.splitlines()
+    assert lines[0] == loose  # each on a line of its own, glued to nothing
+    assert "Both sides said so on Monday." in lines
+    assert "The talks follow a year of clashes on the border." in lines
+    assert "More talks will follow in April." in lines
     assert "Follow us" not in result.text
-    assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share", "share"]
+    assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share", "share", "share"]
+
+
+def test_loose_text_in_a_list_stays_when_its_item_is_dropped() -> None:
+    loose = "The talks follow a year of clashes on the border."
+    body = etree.fromstring(
+        f"<body><p>{PROSE}</p><list><item>Share this article</item>{loose}</list></body>"
+    )
+    cleaned = clean_body(body)
+    assert cleaned.text is not None and f"- {loose}" in cleaned.text.splitlines()
+    assert [d.rule for d in cleaned.dropped] == ["share"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["The minister said: “We will not give up.”", "The ministers agreed on three points:"],
+)
+def test_a_loose_sentence_under_the_headline_stays(sentence: str) -> None:
+    body = f"<h1>Talks to resume in spring</h1>{sentence}<p>{PROSE}</p>"
+    result = extract_page(dek_page(DEK, body))
+    assert result.text.splitlines()[0] == sentence
+    assert [d.rule for d in result.dropped] == ["headline"]
 
 
 def test_a_loose_line_under_the_headline_goes_with_it() -> None:

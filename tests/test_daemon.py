@@ -177,3 +177,34 @@ def test_a_database_upgraded_under_the_daemon_stops_it_with_an_error(
     db = Database(tmp_path / "monitor.db")
     assert db["articles"].count == len(SEED_IDS)
     assert db["entry_attempts"].count == 0
+
+
+def test_an_upgrade_landing_mid_cycle_stores_nothing_more_and_stops_the_daemon(
+    site: FeedSite, config_for, tmp_path: Path
+) -> None:
+    """The pages answer slowly: the newer version migrates the file while the cycle waits
+    for them. What the cycle then tries to store is refused, not stored with the old code
+    nor counted against the entries, and the daemon stops."""
+    site.page_delay = 2.0
+    site.serve_seeds()
+    daemon = Daemon(config_for([site.feed_url], grace="15s"))
+    try:
+        deadline = time.monotonic() + 30
+        while not any("/news/" in str(entry[0].path) for entry in site.server.log):
+            assert time.monotonic() < deadline, "the daemon never fetched a page"
+            time.sleep(0.05)
+        db = Database(tmp_path / "monitor.db")
+        newer = db.execute("PRAGMA user_version").fetchone()[0] + 1
+        db.execute(f"PRAGMA user_version = {newer}")
+        db.close()
+        code = daemon.proc.wait(timeout=30)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+    stderr = daemon.stderr_now()
+    assert code == 1, stderr
+    assert "a newer news-monitor upgraded it; stopping" in stderr
+    assert "Traceback" not in stderr and "unexpected error" not in stderr
+    db = Database(tmp_path / "monitor.db")
+    assert db["articles"].count == 0
+    assert db["entry_attempts"].count == 0

@@ -19,6 +19,7 @@ from monitor.config import load_settings
 from monitor.cycle import CycleReport, run_cycle
 from monitor.errors import ExtractError, FeedParseError
 from monitor.extract import Extraction
+from storage import SchemaTooNew
 
 
 def whose(
@@ -299,3 +300,28 @@ def test_a_page_date_is_looked_for_in_the_text_only_when_the_entry_has_none(
         app.close()
     assert published["bare"] == "2024-03-14"  # from the page's text
     assert str(published["dated"]).startswith("2025-07-10")  # the entry's own
+
+
+@pytest.mark.parametrize("count", [0, 2], ids=["in-process", "workers-finish-pages"])
+def test_a_cycle_writes_nothing_once_a_newer_version_upgraded_the_database(
+    site: FeedSite, tmp_path: Path, count: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app opened the file at this version's schema; a newer version migrates it before
+    the cycle runs. Nothing is stored with the old code, nor recorded as a failure of the
+    feed or its entries (which would give them up): the cycle stops with SchemaTooNew."""
+    site.serve_seeds()
+    app = open_on_workers(tmp_path / "w", site, count)
+    try:
+        other = Database(tmp_path / "w" / "m.db")
+        newer = other.execute("PRAGMA user_version").fetchone()[0] + 1
+        other.execute(f"PRAGMA user_version = {newer}")
+        other.close()
+        with pytest.raises(SchemaTooNew, match=f"schema version {newer} is newer"):
+            asyncio.run(run_cycle(app))
+    finally:
+        app.close()
+    db = Database(tmp_path / "w" / "m.db")
+    assert db["articles"].count == 0
+    assert db["entry_attempts"].count == 0
+    assert [(f["error_count"], f["last_error"]) for f in db["feeds"].rows] == [(0, None)]
+    assert "unexpected error" not in caplog.text  # the refusal is not taken for a failure
