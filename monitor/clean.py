@@ -220,12 +220,13 @@ def _render(tree: _Element) -> str:
 def _would_empty(blocks: list[Block]) -> bool:
     """True when cleaning would leave next to nothing: no block, or a few words where most
     of the text was judged furniture. The article is then kept as extracted. A standfirst
-    is not furniture: it stays, as the summary, so its words count as kept (but the text
-    itself must not be left empty)."""
+    is not furniture: it stays, as the summary, so its words count as kept, but only beside
+    a story of some length (a dateline left under a standfirst is not an article)."""
     total = sum(b.words for b in blocks)
     kept = sum(b.words for b in blocks if b.dropped is None)
     said = sum(b.words for b in blocks if b.dropped is not None and b.dropped.rule == STANDFIRST.id)
-    return kept == 0 or (kept + said < GUARD_MIN_WORDS and kept + said < total / 2)
+    counted = kept + said if kept >= GUARD_MIN_WORDS // 2 else kept
+    return kept == 0 or (counted < GUARD_MIN_WORDS and counted < total / 2)
 
 
 def _drop(block: Block, rule: Rule) -> None:

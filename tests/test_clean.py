@@ -345,6 +345,18 @@ def test_a_short_story_under_a_standfirst_is_still_cleaned() -> None:
     assert [d.rule for d in result.dropped] == ["headline", "standfirst", "share"]
 
 
+def test_a_standfirst_does_not_vouch_for_a_few_words_left_under_it() -> None:
+    """Cleaning that would leave only a dateline under the standfirst is undone, as it
+    would be without the standfirst."""
+    body = (
+        f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2><p>Share this article</p>"
+        "<p>Follow us on Twitter</p><p>Baku, 12 May</p>"
+    )
+    result = extract_page(dek_page(DEK, body))
+    assert result.dropped == () and result.summary is None
+    assert "Share this article" in result.text and DEK in result.text
+
+
 def test_a_standfirst_never_leaves_the_text_empty() -> None:
     result = extract_page(dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK}</h2>"))
     assert DEK in result.text
