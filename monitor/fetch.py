@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -29,6 +31,7 @@ from .guard import AddressPolicy, GuardedTransport, HostNotFound, RefusedAddress
 from .urls import require_http
 
 REDIRECTS = {301, 302, 303, 307, 308}
+OK = {200, 203}  # 203: a transforming proxy's copy of the 200
 MAX_RETRY_AFTER = 7 * 86400.0  # a longer wait is a broken or hostile header
 
 
@@ -53,7 +56,7 @@ def retry_after_seconds(value: str | None) -> float | None:
         return min(float(value), MAX_RETRY_AFTER)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
         moment = moment.replace(tzinfo=UTC)
@@ -127,14 +130,18 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def _slots_for(self, url: str) -> AsyncIterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_key(url)
         if host not in self.host_slots:
             self.host_slots[host] = asyncio.Semaphore(self.settings.per_host)
         async with self.host_slots[host], self.slots:
             yield
 
     async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        request = self.client.build_request("GET", url, headers=headers)
+        sent = {name.encode("ascii"): _header_bytes(value) for name, value in headers.items()}
+        try:
+            request = self.client.build_request("GET", url, headers=sent)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise UnsafeURL(url, f"not a valid URL: {exc}") from exc
         try:
             return await self.client.send(request, stream=True)
         except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
@@ -147,10 +154,15 @@ class Fetcher:
             response = await self._send(url, headers)
             try:
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
+                # The validators as the bytes the server sent (latin-1 maps each byte to one
+                # character), to be echoed byte for byte (see ``_header_bytes``).
+                for name, value in response.headers.raw:
+                    if name.lower() in (b"etag", b"last-modified"):
+                        response_headers[name.decode("latin-1").lower()] = value.decode("latin-1")
                 status = response.status_code
                 if status in REDIRECTS or status == 304:
                     return status, response_headers, b""
-                if status != 200:
+                if status not in OK:
                     raise _status_error(url, status, response_headers)
                 body = await self._read_capped(url, response)
                 return status, response_headers, body
@@ -171,6 +183,8 @@ class Fetcher:
             raise FetchError(url, kind, f"cannot connect: {exc or type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise FetchError(url, "protocol", f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, OverflowError) as exc:  # a malformed answer the client chokes on
+            raise FetchError(url, "protocol", f"{type(exc).__name__}: {exc}") from exc
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
         """The body, decompressed here chunk by chunk with a bound on each step, so a
@@ -186,9 +200,13 @@ class Fetcher:
             )
         inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
         chunks: list[bytes] = []  # not a growing bytearray: its reallocations copy it whole
-        size = 0
+        size = received = 0
         try:
             async for raw in response.aiter_raw():
+                received += len(raw)  # compressed, trailing data included: capped too
+                if received > cap:
+                    chunks.clear()
+                    raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
                 for data in inflater.feed(raw) if inflater else (raw,):
                     size += len(data)
                     if size > cap:
@@ -202,33 +220,66 @@ class Fetcher:
 
 class _Inflater:
     """gzip/deflate decoding in pieces of at most ``STEP`` bytes, so memory stays near the
-    cap whatever the compression ratio (a 1 GB bomb is a megabyte on the wire)."""
+    cap whatever the compression ratio (a 1 GB bomb is a megabyte on the wire).
+
+    A gzip body may hold several members, one after the other: each is decoded in turn.
+    What follows the end of the compressed data that is not another member is ignored, not
+    fed to zlib (which would keep every byte of it, copying the lot at each chunk)."""
 
     STEP = 64 * 1024
+    SNIFF = 64 * 1024  # bytes kept until "deflate" shows whether it has the zlib header
 
     def __init__(self, encoding: str) -> None:
-        wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
-        self.inflater = zlib.decompressobj(wbits)
-        self.raw_deflate = encoding == "deflate"
+        self.gzip = "gzip" in encoding
+        self.inflater = self._new()
+        self.raw_deflate = encoding == "deflate"  # may turn out to be raw (no zlib header)
+        self.seen = b""  # the body so far, while that is undecided and nothing came out
+        self.ended = False  # the current member (or the zlib stream) is complete
+        self.done = False  # what comes now is trailing data, ignored
+
+    def _new(self, wbits: int | None = None) -> zlib._Decompress:
+        if wbits is None:
+            wbits = 16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS
+        return zlib.decompressobj(wbits)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         pending = data
-        while pending:
-            out = self._decompress(pending)
-            pending = self.inflater.unconsumed_tail
+        while pending and not self.done:
+            if self.ended:
+                if not self.gzip:
+                    self.done = True  # one zlib stream: the rest is trailing data
+                    return
+                self.inflater, self.ended = self._new(), False  # the next gzip member
+                try:
+                    out = self.inflater.decompress(pending, self.STEP)
+                except zlib.error:
+                    self.done = True  # not a member: trailing data
+                    return
+            else:
+                out = self._decompress(pending)
             if out:
                 yield out
+            if self.inflater.eof:
+                self.ended = True
+                pending = self.inflater.unused_data
+            else:
+                pending = self.inflater.unconsumed_tail
 
     def _decompress(self, data: bytes) -> bytes:
+        if self.raw_deflate and len(self.seen) < self.SNIFF:
+            self.seen += data
         try:
-            return self.inflater.decompress(data, self.STEP)
+            out = self.inflater.decompress(data, self.STEP)
         except zlib.error:
-            if not self.raw_deflate:
+            if not self.raw_deflate or not self.seen or len(self.seen) >= self.SNIFF:
                 raise
-            # Some servers send raw deflate without the zlib header.
-            self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-            self.raw_deflate = False
-            return self.inflater.decompress(data, self.STEP)
+            # Some servers send raw deflate without the zlib header: start again, raw.
+            self.inflater = self._new(-zlib.MAX_WBITS)
+            self.raw_deflate, data, self.seen = False, self.seen, b""
+            out = self.inflater.decompress(data, self.STEP)
+        if out and self.raw_deflate:
+            self.raw_deflate, self.seen = False, b""  # the zlib header was there
+        return out
 
 
 def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
@@ -236,8 +287,10 @@ def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
         kind = "http_429"
     elif status >= 500:
         kind = "http_5xx"
-    else:
+    elif status >= 400:
         kind = "http_4xx"
+    else:  # 1xx or a 2xx that is no body to read (204, 206 to a request for no range)
+        kind = "protocol"
     return FetchError(
         url,
         kind,
@@ -245,3 +298,26 @@ def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
         status=status,
         retry_after=retry_after_seconds(headers.get("retry-after")),
     )
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header value to send: each character one byte (a validator is stored as the bytes
+    the server sent, read as latin-1); a value stored by an older version, which decoded
+    non-ASCII bytes as UTF-8, goes back as UTF-8."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def host_key(url: str) -> str:
+    """The host a URL names, in one spelling, for the per-host limit: lower case, no final
+    dot, an IPv4 address in dotted decimal however it is written (``2130706433``,
+    ``0x7f.1`` and ``127.0.0.1`` are one host), an IPv6 address compressed."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host).compressed
+    if host and all(part.isalnum() for part in host.split(".")):
+        with contextlib.suppress(OSError):
+            return socket.inet_ntoa(socket.inet_aton(host))  # the forms inet_aton reads
+    return host

@@ -11,11 +11,14 @@ request's host as ``server_hostname``, whatever address the TCP stream was opene
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import ipaddress
 import select
 import socket
 import ssl
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,16 +109,34 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
     async def _resolve(self, host: str, port: int) -> list[str]:
+        name = host.strip("[]")
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(name.split("%", 1)[0])
+            return [name]  # an address already: nothing to look up
+        lookup = functools.partial(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host.strip("[]"), port, type=socket.SOCK_STREAM
-            )
+            infos = await asyncio.get_running_loop().run_in_executor(_resolver(), lookup)
         except (socket.gaierror, UnicodeError) as exc:
             raise HostNotFound(host) from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise HostNotFound(host)
         return addresses
+
+
+_RESOLVER_THREADS = 64
+_resolvers: ThreadPoolExecutor | None = None
+
+
+def _resolver() -> ThreadPoolExecutor:
+    """Threads of their own for name lookups: a lookup outlives the request's deadline when
+    a name server does not answer (the thread cannot be stopped), and in asyncio's default
+    executor (a few threads on a small machine) a handful of those would hold up every
+    other lookup - and every other fetch - until the resolver gives up."""
+    global _resolvers
+    if _resolvers is None:
+        _resolvers = ThreadPoolExecutor(_RESOLVER_THREADS, thread_name_prefix="monitor-dns")
+    return _resolvers
 
 
 class _Stream(httpcore.AsyncNetworkStream):

@@ -1,10 +1,9 @@
-"""URL hygiene: canonical forms for deduplication and the private-network guard."""
+"""URL hygiene: canonical forms for deduplication, and what counts as a public address
+(for the connect-time guard, ``guard.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import UnsafeURL
@@ -27,8 +26,15 @@ TRACKING_PARAMS = frozenset(
         "__twitter_impression",
     }
 )
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Not globally reachable, whatever the running Python's ``is_global`` says of them (its
+# tables have changed between releases): shared address space (CGNAT), IETF protocol
+# assignments, benchmarking, the old 6to4 relay anycast.
+_NOT_PUBLIC_V4 = tuple(
+    ipaddress.ip_network(n)
+    for n in ("100.64.0.0/10", "192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15", "240.0.0.0/4")
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known prefix: the IPv4 address is inside
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")  # every public IPv6 address is in it
 
 
 def canonical_url(url: str) -> str:
@@ -61,13 +67,18 @@ def site_of(url: str | None) -> str | None:
 
 
 def is_public_address(address: str) -> bool:
-    """Globally reachable unicast; IPv6 forms that carry an IPv4 address (mapped, NAT64,
-    6to4, Teredo) are judged by that IPv4 address."""
+    """Globally reachable unicast. IPv6 forms that carry an IPv4 address (mapped, NAT64's
+    well-known prefix, 6to4, Teredo) are judged by that IPv4 address; any other IPv6 address
+    must be global unicast (2000::/3), which leaves out the IPv4-compatible and translated
+    forms, site-local and unique-local addresses and the local-use NAT64 prefix."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    if embedded is not None:
-        return is_public_address(str(embedded))
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return is_public_address(str(embedded))
+        if ip not in _GLOBAL_UNICAST_V6:
+            return False
+    elif any(ip in network for network in _NOT_PUBLIC_V4):
         return False
     return ip.is_global and not ip.is_multicast
 
@@ -97,23 +108,3 @@ def require_http(url: str) -> None:
         )
     if not parts.hostname:
         raise UnsafeURL(url, "URL has no host")
-
-
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL that is not http(s), or whose host resolves to a non-public address: a
-    check before any request (the fetcher itself checks again at connect time)."""
-    require_http(url)
-    parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port
-    if allow_private:
-        return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except (socket.gaierror, UnicodeError):
-        return  # the request itself fails with a clear "host not found" or "invalid URL"
-    for info in infos:
-        address = str(info[4][0])
-        if not is_public_address(address):
-            raise UnsafeURL(url, f"host {host} resolves to non-public address {address}")

@@ -7,6 +7,7 @@ import gzip
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -18,9 +19,9 @@ from werkzeug import Request, Response
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError, UnsafeURL
-from monitor.fetch import Fetcher, retry_after_seconds
+from monitor.fetch import Fetcher, host_key, retry_after_seconds
 from monitor.fetch import Response as Fetched
-from monitor.urls import canonical_url, check_url, is_public_address, site_of
+from monitor.urls import canonical_url, is_public_address, require_http, site_of
 
 
 def fetch(url: str, *, headers: dict[str, str] | None = None, **settings: object) -> Fetched:
@@ -94,6 +95,26 @@ def test_conditional_get_sends_validators_and_304_is_not_modified(httpserver: HT
     assert seen[0].headers["If-Modified-Since"] == "Wed, 09 Jul 2025 08:00:00 GMT"
 
 
+def test_a_non_ascii_validator_is_echoed_byte_for_byte(httpserver: HTTPServer) -> None:
+    """The server's ETag bytes are not ASCII (UTF-8 here): they come back exactly, and the
+    feed stays pollable (sending them used to fail on every later poll)."""
+    etag = '"caf\u00c3\u00a9"'  # the bytes of "café" in UTF-8, as WSGI's latin-1 text
+    seen: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("If-None-Match"))
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304)
+        return Response(b"<rss/>", headers={"ETag": etag})
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    url = httpserver.url_for("/feed.xml")
+    first = fetch(url)
+    second = fetch(url, headers={"If-None-Match": first.headers["etag"]})
+    assert second.not_modified
+    assert seen == [None, etag]
+
+
 # --- status mapping ----------------------------------------------------------------------
 
 
@@ -158,7 +179,9 @@ def test_retry_after_seconds_parses_delay_and_dates() -> None:
     assert 55 <= retry_after_seconds(future) <= 61  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("value", ["soon", "-5", "1.5", "\u00b2"])
+@pytest.mark.parametrize(
+    "value", ["soon", "-5", "1.5", "\u00b2", "Mon, 01 Jan 2024 00:00:00 +99999999999999999999"]
+)
 def test_retry_after_seconds_ignores_malformed_values(value: str) -> None:
     # BUG for "\u00b2" (superscript two, reachable as the obs-text byte 0xB2): str.isdigit()
     # accepts it but float() raises ValueError.
@@ -269,6 +292,50 @@ def test_cap_applies_to_decoded_gzip_body(httpserver: HTTPServer) -> None:
     assert error.kind == "too_large"
 
 
+def test_a_gzip_body_of_several_members_is_decoded_whole(httpserver: HTTPServer) -> None:
+    body = gzip.compress(b"<rss><channel>") + gzip.compress(b"</channel></rss>")
+    httpserver.expect_request("/feed").respond_with_data(body, headers={"Content-Encoding": "gzip"})
+    assert fetch(httpserver.url_for("/feed")).body == b"<rss><channel></channel></rss>"
+
+
+def test_data_after_the_gzip_stream_is_ignored_but_capped(httpserver: HTTPServer) -> None:
+    """Bytes after the compressed data are no member: ignored, but counted, so an endless
+    tail stops at the cap (it used to be read, unbounded, until the deadline)."""
+    short = gzip.compress(b"<rss/>") + b"\0" * 1000
+    endless = gzip.compress(b"<rss/>") + b"\0" * 2_000_000
+    httpserver.expect_request("/short").respond_with_data(
+        short, headers={"Content-Encoding": "gzip"}
+    )
+    httpserver.expect_request("/endless").respond_with_data(
+        endless, headers={"Content-Encoding": "gzip"}
+    )
+    assert fetch(httpserver.url_for("/short")).body == b"<rss/>"
+    started = time.monotonic()
+    assert fetch_error(httpserver.url_for("/endless"), max_bytes=100_000).kind == "too_large"
+    assert time.monotonic() - started < 2
+
+
+def test_raw_deflate_is_recognised_whatever_the_first_chunk() -> None:
+    from monitor.fetch import _Inflater
+
+    text = b"<rss>" + b"news " * 200 + b"</rss>"
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw = packer.compress(text) + packer.flush()
+    for size in (1, 2, 7, len(raw)):
+        inflater = _Inflater("deflate")
+        pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert b"".join(out for piece in pieces for out in inflater.feed(piece)) == text
+
+
+@pytest.mark.parametrize("status", [204, 206])
+def test_a_success_with_no_body_to_read_is_a_protocol_error(
+    httpserver: HTTPServer, status: int
+) -> None:
+    httpserver.expect_request("/feed").respond_with_data(b"", status=status)
+    error = fetch_error(httpserver.url_for("/feed"))
+    assert (error.kind, error.status) == ("protocol", status)
+
+
 # --- timeouts, connection failures, concurrency ----------------------------------------
 
 
@@ -372,8 +439,26 @@ PRIVATE = [
     "fe80::1%eth0",
     "::ffff:127.0.0.1",
     "::ffff:10.0.0.1",
+    "::127.0.0.1",  # IPv4-compatible (deprecated)
+    "::ffff:0:7f00:1",  # IPv4-translated (SIIT)
+    "64:ff9b:1::a00:1",  # the local-use NAT64 prefix
+    "64:ff9b::a00:1",  # the well-known NAT64 prefix, to 10.0.0.1
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "fec0::1",  # site-local
+    "fc00::1",  # unique local
+    "2001:db8::1",  # documentation
+    "192.0.0.8",  # IETF protocol assignments
+    "198.18.0.1",  # benchmarking
+    "240.0.0.1",  # reserved
 ]
-PUBLIC = ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",  # NAT64 to 8.8.8.8
+    "2002:808:808::1",  # 6to4 of 8.8.8.8
+]
 
 
 @pytest.mark.parametrize("address", PRIVATE)
@@ -391,23 +476,33 @@ def _host(address: str) -> str:
 
 
 @pytest.mark.parametrize("address", [a for a in PRIVATE if "%" not in a])
-def test_check_url_refuses_private_ip_literals(address: str) -> None:
-    url = f"http://{_host(address)}/feed"
-
-    with pytest.raises(UnsafeURL, match="non-public address"):
-        asyncio.run(check_url(url, allow_private=False))
-    asyncio.run(check_url(url, allow_private=True))  # allowed when private networks are
-
-
-@pytest.mark.parametrize("address", PUBLIC)
-def test_check_url_accepts_public_ip_literals(address: str) -> None:
-    asyncio.run(check_url(f"https://{_host(address)}/feed", allow_private=False))
+def test_private_ip_literals_are_refused_at_connect_time(address: str) -> None:
+    error = fetch_error(f"http://{_host(address)}/feed", allow_private_networks=False)
+    assert isinstance(error, UnsafeURL)
+    assert "non-public address" in error.reason
 
 
 @pytest.mark.parametrize("url", ["http:///feed", "gopher://8.8.8.8/", "javascript:alert(1)"])
-def test_check_url_refuses_hostless_and_non_http_urls(url: str) -> None:
+def test_hostless_and_non_http_urls_are_refused(url: str) -> None:
     with pytest.raises(UnsafeURL):
-        asyncio.run(check_url(url, allow_private=True))
+        require_http(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://256.1.1.1/feed", "http://0177.0.0.1/feed", "http://xn--a.com/"]
+)
+def test_an_invalid_url_fails_as_a_fetch_error(url: str) -> None:
+    error = fetch_error(url)
+    assert isinstance(error, UnsafeURL)
+    assert "not a valid URL" in error.reason
+
+
+def test_the_per_host_limit_knows_one_host_by_any_spelling() -> None:
+    spellings = ["127.0.0.1", "2130706433", "0x7f.1", "127.1", "0177.0.0.1"]
+    assert {host_key(f"http://{host}:8080/feed") for host in spellings} == {"127.0.0.1"}
+    assert host_key("http://News.Example.COM./a") == "news.example.com"
+    assert host_key("http://[0:0::1]/") == "::1"
+    assert host_key("http://news/") == "news"
 
 
 # --- canonical_url and site_of -----------------------------------------------------------

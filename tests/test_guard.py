@@ -78,6 +78,34 @@ def test_a_host_name_is_checked_at_connect_time(httpserver: HTTPServer) -> None:
     assert httpserver.log == []
 
 
+def test_name_lookups_stuck_on_a_silent_server_hold_up_no_other_fetch(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lookup's thread outlives the request's deadline when the name server does not
+    answer; a dozen such lookups must not leave the next fetch waiting for a thread."""
+    httpserver.expect_request("/feed.xml").respond_with_data(b"<rss/>")
+    real = socket.getaddrinfo
+
+    def lookup(host: object, *args: object, **kwargs: object) -> object:
+        if str(host).endswith(".silent.test"):
+            time.sleep(3)
+            raise socket.gaierror("no answer")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
+    async def run() -> tuple[list[object], Fetched]:
+        settings = FetchSettings(allow_private_networks=True, timeout=1.0, concurrency=20)
+        async with Fetcher(settings) as fetcher:
+            stuck = [fetcher.get(f"http://h{i}.silent.test/") for i in range(12)]
+            failed = await asyncio.gather(*stuck, return_exceptions=True)
+            return failed, await fetcher.get(f"http://localhost:{httpserver.port}/feed.xml")
+
+    failed, fetched = asyncio.run(run())
+    assert all(isinstance(e, FetchError) and e.kind == "timeout" for e in failed)
+    assert fetched.body == b"<rss/>"
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -160,6 +160,26 @@ def test_add_finds_the_feed_a_home_page_advertises(config: Path, httpserver: HTT
     assert "The Outlet" in run(config, "feeds", "list").output
 
 
+def test_add_skips_an_advertised_feed_whose_url_is_invalid(
+    config: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        home(
+            '<link rel="alternate" type="application/rss+xml" href="http://256.1.1.1/feed">'
+            '<link rel="alternate" type="application/rss+xml" href="/news/rss">'
+        ),
+        content_type="text/html",
+    )
+    httpserver.expect_request("/news/rss").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+
+    result = run(config, "feeds", "add", httpserver.url_for("/"))
+
+    assert result.exit_code == 0, result.output
+    assert f"added: [1] {httpserver.url_for('/news/rss')}" in result.output
+
+
 def test_add_falls_back_to_common_feed_paths(config: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/").respond_with_data(home(""), content_type="text/html")
     httpserver.expect_request("/rss.xml").respond_with_data(
