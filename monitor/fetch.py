@@ -14,7 +14,7 @@ import ipaddress
 import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -201,18 +201,25 @@ class Fetcher:
         inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
         chunks: list[bytes] = []  # not a growing bytearray: its reallocations copy it whole
         size = received = 0
+
+        def take(pieces: Iterable[bytes]) -> None:
+            nonlocal size
+            for data in pieces:
+                size += len(data)
+                if size > cap:
+                    chunks.clear()  # freed now, not when the traceback goes
+                    raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
+                chunks.append(data)
+
         try:
             async for raw in response.aiter_raw():
                 received += len(raw)  # compressed, trailing data included: capped too
                 if received > cap:
                     chunks.clear()
                     raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
-                for data in inflater.feed(raw) if inflater else (raw,):
-                    size += len(data)
-                    if size > cap:
-                        chunks.clear()  # freed now, not when the traceback goes
-                        raise FetchError(url, "too_large", f"body is over the {cap}-byte cap")
-                    chunks.append(data)
+                take(inflater.feed(raw) if inflater else (raw,))
+            if inflater:
+                take(inflater.finish())
         except zlib.error as exc:
             raise FetchError(url, "protocol", f"corrupt {encoding} body: {exc}") from exc
         return b"".join(chunks)
@@ -224,62 +231,87 @@ class _Inflater:
 
     A gzip body may hold several members, one after the other: each is decoded in turn.
     What follows the end of the compressed data that is not another member is ignored, not
-    fed to zlib (which would keep every byte of it, copying the lot at each chunk)."""
+    fed to zlib (which would keep every byte of it, copying the lot at each chunk).
+    "deflate" is meant to be zlib's format, but some servers send raw deflate: the first two
+    bytes tell which."""
 
     STEP = 64 * 1024
-    SNIFF = 64 * 1024  # bytes kept until "deflate" shows whether it has the zlib header
 
     def __init__(self, encoding: str) -> None:
         self.gzip = "gzip" in encoding
-        self.inflater = self._new()
-        self.raw_deflate = encoding == "deflate"  # may turn out to be raw (no zlib header)
-        self.seen = b""  # the body so far, while that is undecided and nothing came out
+        self.head = b""  # deflate: the first bytes, until there are two to look at
+        self.inflater: zlib._Decompress | None = self._new() if self.gzip else None
         self.ended = False  # the current member (or the zlib stream) is complete
+        self.probing = False  # decoding what may be another gzip member, or trailing data
         self.done = False  # what comes now is trailing data, ignored
 
     def _new(self, wbits: int | None = None) -> zlib._Decompress:
-        if wbits is None:
-            wbits = 16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS
-        return zlib.decompressobj(wbits)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS if wbits is None else wbits)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        pending = data
+        if self.inflater is None:
+            self.head += data
+            if len(self.head) < 2:
+                return
+            data, self.head = self.head, b""
+            if _zlib_header(data):
+                self.inflater = self._new(zlib.MAX_WBITS)
+                try:
+                    first = self.inflater.decompress(data, self.STEP)
+                except zlib.error:  # two bytes that only looked like a header
+                    self.inflater = self._new(-zlib.MAX_WBITS)
+                else:
+                    yield from self._after(first)
+                    data = self.inflater.unconsumed_tail
+            else:
+                self.inflater = self._new(-zlib.MAX_WBITS)
+        yield from self._run(data)
+
+    def _run(self, pending: bytes) -> Iterator[bytes]:
+        assert self.inflater is not None
         while pending and not self.done:
             if self.ended:
                 if not self.gzip:
-                    self.done = True  # one zlib stream: the rest is trailing data
+                    self.done = True  # one deflate stream: the rest is trailing data
                     return
-                self.inflater, self.ended = self._new(), False  # the next gzip member
-                try:
-                    out = self.inflater.decompress(pending, self.STEP)
-                except zlib.error:
-                    self.done = True  # not a member: trailing data
-                    return
-            else:
-                out = self._decompress(pending)
-            if out:
-                yield out
-            if self.inflater.eof:
-                self.ended = True
-                pending = self.inflater.unused_data
-            else:
-                pending = self.inflater.unconsumed_tail
+                self.inflater, self.ended, self.probing = self._new(), False, True
+            try:
+                out = self.inflater.decompress(pending, self.STEP)
+            except zlib.error:
+                if not self.probing:
+                    raise
+                self.done = True  # no gzip member after the last: trailing data
+                return
+            yield from self._after(out)
+            inflater = self.inflater
+            pending = inflater.unused_data if self.ended else inflater.unconsumed_tail
 
-    def _decompress(self, data: bytes) -> bytes:
-        if self.raw_deflate and len(self.seen) < self.SNIFF:
-            self.seen += data
-        try:
-            out = self.inflater.decompress(data, self.STEP)
-        except zlib.error:
-            if not self.raw_deflate or not self.seen or len(self.seen) >= self.SNIFF:
-                raise
-            # Some servers send raw deflate without the zlib header: start again, raw.
-            self.inflater = self._new(-zlib.MAX_WBITS)
-            self.raw_deflate, data, self.seen = False, self.seen, b""
-            out = self.inflater.decompress(data, self.STEP)
-        if out and self.raw_deflate:
-            self.raw_deflate, self.seen = False, b""  # the zlib header was there
-        return out
+    def _after(self, out: bytes) -> Iterator[bytes]:
+        assert self.inflater is not None
+        if out:
+            self.probing = False
+            yield out
+        if self.inflater.eof:
+            self.ended, self.probing = True, False
+
+    def finish(self) -> Iterator[bytes]:
+        """What the decompressor still holds once the whole body is in (the last step may
+        have stopped at ``STEP`` bytes with input used up but output still due)."""
+        if self.inflater is None:
+            if self.head:
+                raise zlib.error("a deflate body of one byte")
+            return
+        while not (self.done or self.ended):
+            out = self.inflater.decompress(self.inflater.unconsumed_tail, self.STEP)
+            if not out:
+                return
+            yield from self._after(out)
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether two bytes open a zlib stream (RFC 1950: deflate, a window of at most 32 KB,
+    a check sum of the pair)."""
+    return data[0] & 0x0F == 8 and data[0] >> 4 <= 7 and (data[0] << 8 | data[1]) % 31 == 0
 
 
 def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
@@ -287,10 +319,10 @@ def _status_error(url: str, status: int, headers: dict[str, str]) -> FetchError:
         kind = "http_429"
     elif status >= 500:
         kind = "http_5xx"
-    elif status >= 400:
-        kind = "http_4xx"
-    else:  # 1xx or a 2xx that is no body to read (204, 206 to a request for no range)
+    elif status < 300:  # 1xx, or a 2xx with no body to read (204, 206 to no range asked)
         kind = "protocol"
+    else:
+        kind = "http_4xx"
     return FetchError(
         url,
         kind,

@@ -110,9 +110,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def _resolve(self, host: str, port: int) -> list[str]:
         name = host.strip("[]")
-        with contextlib.suppress(ValueError):
-            ipaddress.ip_address(name.split("%", 1)[0])
-            return [name]  # an address already: nothing to look up
+        with contextlib.suppress(ValueError):  # the whole name: "1.2.3.4%x.example" is a name
+            return [str(ipaddress.ip_address(name))]  # an address already: no lookup
         lookup = functools.partial(socket.getaddrinfo, name, port, type=socket.SOCK_STREAM)
         try:
             infos = await asyncio.get_running_loop().run_in_executor(_resolver(), lookup)

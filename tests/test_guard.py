@@ -78,6 +78,26 @@ def test_a_host_name_is_checked_at_connect_time(httpserver: HTTPServer) -> None:
     assert httpserver.log == []
 
 
+@pytest.mark.parametrize("host", ["1.2.3.4%25.attacker.test", "evil.attacker.test"])
+def test_a_name_that_starts_like_an_address_is_looked_up_and_checked(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    """A host that begins with a public address but is a name (an attacker's DNS answers it
+    with loopback) is resolved, and its answer refused, like any name."""
+    httpserver.expect_request("/").respond_with_data(b"secret")
+    real = socket.getaddrinfo
+
+    def lookup(name: object, port: object, *args: object, **kwargs: object) -> object:
+        if "attacker.test" in str(name):
+            return real("127.0.0.1", port, *args, **kwargs)  # type: ignore[arg-type]
+        return real(name, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    with pytest.raises(UnsafeURL, match=r"non-public address 127\.0\.0\.1"):
+        fetch(f"http://{host}:{httpserver.port}/", allowed_networks=())
+    assert httpserver.log == []
+
+
 def test_name_lookups_stuck_on_a_silent_server_hold_up_no_other_fetch(
     httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
