@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -337,7 +338,24 @@ def _leading_literals(alternative: str) -> tuple[str, ...] | None:
 
 def _split_top(pattern: str) -> list[str]:
     """The pattern's alternatives at the outermost level."""
-    parts, depth, start, i = [], 0, 0, 0
+    parts, start = [], 0
+    for i, char, depth in _structure(pattern):
+        if char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _group_end(text: str) -> int | None:
+    """The index of the ``)`` closing the group that opens ``text``."""
+    return next((i for i, char, depth in _structure(text) if char == ")" and depth == 0), None)
+
+
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each ``(``, ``)`` and ``|`` of the pattern outside escapes and character classes,
+    with its index and the group depth after it."""
+    depth, i = 0, 0
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
@@ -345,36 +363,10 @@ def _split_top(pattern: str) -> list[str]:
             continue
         if char == "[":
             i = _class_end(pattern, i)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
+        elif char in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[char]
+            yield i, char, depth
         i += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _group_end(text: str) -> int | None:
-    """The index of the ``)`` closing the group that opens ``text``."""
-    depth, i = 0, 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            i = _class_end(text, i)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
 
 
 def _class_end(text: str, start: int) -> int:

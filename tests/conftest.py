@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 import pytest
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
+from sqlite_utils import Database
 from werkzeug import Request, Response
 
 from watchlists import shipped_dir
@@ -245,3 +246,15 @@ class InFlight:
         with self._lock:
             self._now -= 1
         return Response(b"ok")
+
+
+def migrate_as_a_newer_version(database: Path) -> int:
+    """What a newer news-monitor's migration leaves in the file: a higher schema version.
+    Returns it."""
+    db = Database(database)
+    try:
+        newer = int(db.execute("PRAGMA user_version").fetchone()[0]) + 1
+        db.execute(f"PRAGMA user_version = {newer}")
+    finally:
+        db.close()
+    return newer

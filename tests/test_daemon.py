@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import SEED_IDS, FeedSite, monitor_env
+from conftest import SEED_IDS, FeedSite, migrate_as_a_newer_version, monitor_env
 from sqlite_utils import Database
 
 ALERT_MARK = "russia-azerbaijan-rift:"
@@ -68,6 +68,24 @@ class Daemon:
     def alerts(self) -> int:
         return sum(ALERT_MARK in line for line in self.stdout)
 
+    def upgraded_under(self, database: Path, timeout: float) -> tuple[int, int, str]:
+        """Migrate ``database`` as a newer version would; the schema version, then the exit
+        status and standard error of the daemon, which must stop within ``timeout``."""
+        try:
+            newer = migrate_as_a_newer_version(database)
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.stop()
+        return newer, code, self.stderr_now()
+
+
+def wait_for_a_page_request(site: FeedSite) -> None:
+    deadline = time.monotonic() + 30
+    while not any("/news/" in str(entry[0].path) for entry in site.server.log):
+        assert time.monotonic() < deadline, "the daemon never fetched a page"
+        time.sleep(0.05)
+
 
 def test_daemon_alerts_then_stops_cleanly_on_sigterm(
     site: FeedSite, config_for, tmp_path: Path
@@ -97,10 +115,7 @@ def test_sigint_mid_cycle_loses_nothing_and_restart_completes(
     site.serve_seeds()
     config = config_for([site.feed_url])
     daemon = Daemon(config)
-    deadline = time.monotonic() + 30
-    while not any("/news/" in str(entry[0].path) for entry in site.server.log):
-        assert time.monotonic() < deadline, "the daemon never fetched a page"
-        time.sleep(0.05)
+    wait_for_a_page_request(site)
     code, elapsed, stderr = daemon.stop(signal.SIGINT)
     assert code == 0, stderr
     assert elapsed < 2 + 4  # shutdown_grace, then the cycle is cancelled
@@ -135,10 +150,7 @@ def test_sigterm_gives_the_cycle_in_flight_its_grace(
     site.page_delay = 0.8  # the test server answers one request at a time: 4 s in all
     site.serve_seeds()
     daemon = Daemon(config_for([site.feed_url], grace="15s"))
-    deadline = time.monotonic() + 30
-    while not any("/news/" in str(entry[0].path) for entry in site.server.log):
-        assert time.monotonic() < deadline, "the daemon never fetched a page"
-        time.sleep(0.05)
+    wait_for_a_page_request(site)
     code, elapsed, stderr = daemon.stop()
     assert code == 0, stderr
     assert elapsed < 15
@@ -157,17 +169,8 @@ def test_a_database_upgraded_under_the_daemon_stops_it_with_an_error(
     rather than failing every store until the entries are given up."""
     site.serve_seeds()
     daemon = Daemon(config_for([site.feed_url]))
-    try:
-        daemon.wait_for_alerts(len(SEED_IDS))
-        db = Database(tmp_path / "monitor.db")
-        newer = db.execute("PRAGMA user_version").fetchone()[0] + 1
-        db.execute(f"PRAGMA user_version = {newer}")
-        db.close()
-        code = daemon.proc.wait(timeout=15)
-    finally:
-        if daemon.proc.poll() is None:
-            daemon.stop()
-    stderr = daemon.stderr_now()
+    daemon.wait_for_alerts(len(SEED_IDS))
+    newer, code, stderr = daemon.upgraded_under(tmp_path / "monitor.db", timeout=15)
     assert code == 1, stderr
     assert f"schema version {newer} is newer" in stderr
     assert "a newer news-monitor upgraded it; stopping" in stderr
@@ -188,20 +191,8 @@ def test_an_upgrade_landing_mid_cycle_stores_nothing_more_and_stops_the_daemon(
     site.page_delay = 2.0
     site.serve_seeds()
     daemon = Daemon(config_for([site.feed_url], grace="15s"))
-    try:
-        deadline = time.monotonic() + 30
-        while not any("/news/" in str(entry[0].path) for entry in site.server.log):
-            assert time.monotonic() < deadline, "the daemon never fetched a page"
-            time.sleep(0.05)
-        db = Database(tmp_path / "monitor.db")
-        newer = db.execute("PRAGMA user_version").fetchone()[0] + 1
-        db.execute(f"PRAGMA user_version = {newer}")
-        db.close()
-        code = daemon.proc.wait(timeout=30)
-    finally:
-        if daemon.proc.poll() is None:
-            daemon.stop()
-    stderr = daemon.stderr_now()
+    wait_for_a_page_request(site)
+    _, code, stderr = daemon.upgraded_under(tmp_path / "monitor.db", timeout=30)
     assert code == 1, stderr
     assert "a newer news-monitor upgraded it; stopping" in stderr
     assert "Traceback" not in stderr and "unexpected error" not in stderr

@@ -139,20 +139,23 @@ def home(links: str) -> bytes:
     return f"<!doctype html><html><head><title>Home</title>{links}</head><body><p>hi</p></body></html>".encode()
 
 
-def test_add_finds_the_feed_a_home_page_advertises(config: Path, httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/").respond_with_data(
-        home(
-            '<link rel="stylesheet" href="/s.css">'
-            '<link rel="alternate" type="application/json" href="/feed.json">'
-            '<link rel="alternate" type="application/rss+xml" title="RSS" href="/news/rss">'
-        ),
-        content_type="text/html",
-    )
+def add_from_home(config: Path, httpserver: HTTPServer, links: str) -> Result:
+    """`feeds add` on a home page with ``links`` in its head; the feed is at /news/rss."""
+    httpserver.expect_request("/").respond_with_data(home(links), content_type="text/html")
     httpserver.expect_request("/news/rss").respond_with_data(
         FEED, content_type="application/rss+xml"
     )
+    return run(config, "feeds", "add", httpserver.url_for("/"))
 
-    result = run(config, "feeds", "add", httpserver.url_for("/"))
+
+def test_add_finds_the_feed_a_home_page_advertises(config: Path, httpserver: HTTPServer) -> None:
+    result = add_from_home(
+        config,
+        httpserver,
+        '<link rel="stylesheet" href="/s.css">'
+        '<link rel="alternate" type="application/json" href="/feed.json">'
+        '<link rel="alternate" type="application/rss+xml" title="RSS" href="/news/rss">',
+    )
 
     assert result.exit_code == 0, result.output
     assert f"added: [1] {httpserver.url_for('/news/rss')}" in result.output
@@ -163,18 +166,12 @@ def test_add_finds_the_feed_a_home_page_advertises(config: Path, httpserver: HTT
 def test_add_skips_an_advertised_feed_whose_url_is_invalid(
     config: Path, httpserver: HTTPServer
 ) -> None:
-    httpserver.expect_request("/").respond_with_data(
-        home(
-            '<link rel="alternate" type="application/rss+xml" href="http://256.1.1.1/feed">'
-            '<link rel="alternate" type="application/rss+xml" href="/news/rss">'
-        ),
-        content_type="text/html",
+    result = add_from_home(
+        config,
+        httpserver,
+        '<link rel="alternate" type="application/rss+xml" href="http://256.1.1.1/feed">'
+        '<link rel="alternate" type="application/rss+xml" href="/news/rss">',
     )
-    httpserver.expect_request("/news/rss").respond_with_data(
-        FEED, content_type="application/rss+xml"
-    )
-
-    result = run(config, "feeds", "add", httpserver.url_for("/"))
 
     assert result.exit_code == 0, result.output
     assert f"added: [1] {httpserver.url_for('/news/rss')}" in result.output

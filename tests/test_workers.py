@@ -9,7 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import SEED_IDS, SEED_TITLES, FeedSite, rss, seed_body, seed_html
+from conftest import (
+    SEED_IDS,
+    SEED_TITLES,
+    FeedSite,
+    migrate_as_a_newer_version,
+    rss,
+    seed_body,
+    seed_html,
+)
 from sqlite_utils import Database
 from werkzeug import Request, Response
 
@@ -312,10 +320,7 @@ def test_a_cycle_writes_nothing_once_a_newer_version_upgraded_the_database(
     site.serve_seeds()
     app = open_on_workers(tmp_path / "w", site, count)
     try:
-        other = Database(tmp_path / "w" / "m.db")
-        newer = other.execute("PRAGMA user_version").fetchone()[0] + 1
-        other.execute(f"PRAGMA user_version = {newer}")
-        other.close()
+        newer = migrate_as_a_newer_version(tmp_path / "w" / "m.db")
         with pytest.raises(SchemaTooNew, match=f"schema version {newer} is newer"):
             asyncio.run(run_cycle(app))
     finally:
