@@ -10,7 +10,7 @@ from typing import TextIO
 from sqlite_utils import Database
 
 import storage
-from storage import feeds, meta
+from storage import clock, feeds, meta
 from watchlists import Matcher, WatchlistError, load_dir
 
 from .channels import Channel, build_channels
@@ -57,7 +57,10 @@ def sync_feeds(db: Database, settings: Settings) -> None:
     """Add the config's feeds (every start) and the default list (once per database)."""
     for feed in settings.feeds:
         interval = int(feed.interval) if feed.interval is not None else None
-        feeds.add_feed(db, feed.url, source="config", interval_s=interval)
+        stored, added = feeds.add_feed(db, feed.url, source="config", interval_s=interval)
+        if not added and stored.interval_s != interval:  # the config's interval changed
+            every = interval if interval is not None else settings.fetch.interval
+            feeds.set_interval(db, stored.id, interval, check_by=clock.iso_now(every))
     if settings.uses_default_feeds and meta.get(db, "default_feeds_seeded") is None:
         for url in DEFAULT_FEEDS:
             feeds.add_feed(db, url, source="default")

@@ -91,7 +91,9 @@ async def run_cycle(
     stop: asyncio.Event | None = None,
 ) -> CycleReport:
     """Poll every due feed (or every feed), store what is new, deliver the alerts."""
-    due = feeds.due_feeds(app.db, include_all=include_all)
+    due = feeds.due_feeds(
+        app.db, include_all=include_all, longest_wait_s=schedule.longest_wait(app.settings.fetch)
+    )
     if on_start:
         on_start(len(due))
     report = CycleReport()
@@ -173,12 +175,15 @@ async def refresh_feed(
 ) -> FeedOutcome:
     try:
         response = await fetcher.get(feed.url, headers=conditional_headers(feed))
-        moved = _follow_move(app, feed, response.permanent_redirect)
+        # A permanent move is followed once the new URL has answered with a feed (a 304 or
+        # the same bytes count): a retired feed moved to the site's home page is not one.
         if response.not_modified:
+            moved = _follow_move(app, feed, response.permanent_redirect)
             return _unchanged(app, feed, feed.etag, feed.last_modified, moved)
         digest = hashlib.sha256(response.body).hexdigest()
         etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
         if digest == feed.content_hash:  # same bytes as last time: not parsed again
+            moved = _follow_move(app, feed, response.permanent_redirect)
             return _unchanged(app, feed, etag, modified, moved)
         parsed = await workers.parse(
             app.settings.fetch.workers,
@@ -194,7 +199,8 @@ async def refresh_feed(
     except FeedParseError as exc:
         return _record_failure(app, feed, FetchError(feed.url, "parse", exc.reason))
 
-    fresh = _new_entries(app, feed, parsed.entries)
+    moved = _follow_move(app, feed, response.permanent_redirect)  # a feed there, parsed
+    fresh, shared = _new_entries(app, feed, parsed.entries)
     results: list[EntryOutcome] = []
     if not app.settings.fetch.fetch_pages:
         fresh, results = [], await store_from_feed(app, feed, fresh, stop)
@@ -227,7 +233,7 @@ async def refresh_feed(
         title=parsed.title,
         site_url=parsed.site_url,
         warning=warning,
-        found_new=outcome.new_articles > 0,
+        found_new=outcome.new_articles > 0 or shared,
         usual_gap_s=schedule.usual_gap([entry.published for entry in parsed.entries]),
     )
     if warning:
@@ -279,18 +285,24 @@ def _disable(app: App, feed: Feed, exc: FetchError) -> FeedOutcome:
     return FeedOutcome(feed.url, "failed", error=f"{feed.url}: {reason}")
 
 
-def _new_entries(app: App, feed: Feed, parsed: list[Entry]) -> list[Entry]:
-    """Entries not stored yet (nor given up), each key once."""
+def _new_entries(app: App, feed: Feed, parsed: list[Entry]) -> tuple[list[Entry], bool]:
+    """Entries not stored yet (nor given up), each key once; and whether the feed published
+    anything since its last poll that another feed's copy was stored for first (a section
+    feed repeating the main feed's stories is not silent)."""
     fresh: dict[str, Entry] = {}
+    shared = False
     settled = feeds.settled_entry_keys(app.db, feed.id, [entry.key for entry in parsed])
     for entry in parsed:
         key = entry.key
         if key in fresh or key in settled:
             continue
         links = (canonical_url(entry.link),) if entry.link else ()
-        if articles.known_entry(app.db, feed.id, key, links) is None:
+        known = articles.known_entry(app.db, feed.id, key, links)
+        if known is None:
             fresh[key] = entry
-    return list(fresh.values())
+        elif not shared:
+            shared = articles.stored_after(app.db, known, feed.last_checked_at)
+    return list(fresh.values()), shared
 
 
 async def process_entry(

@@ -106,8 +106,11 @@ def _entry(item: Any) -> Entry:
     )
 
 
+EARLIEST_YEAR = 1970  # an earlier date is a placeholder (Go's zero date, 0001-01-01), no date
+
+
 def date_iso(value: time.struct_time | None) -> str | None:
-    if not value:
+    if not value or value.tm_year < EARLIEST_YEAR:
         return None
     try:
         return clock.iso(datetime.fromtimestamp(calendar.timegm(value), UTC))

@@ -18,12 +18,19 @@ from storage import clock
 from storage.feeds import Feed
 
 from .config import FetchSettings
+from .fetch import MAX_RETRY_AFTER
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 def interval(feed: Feed, settings: FetchSettings) -> float:
     return float(feed.interval_s or settings.interval)
+
+
+def longest_wait(settings: FetchSettings) -> float:
+    """The longest wait the scheduler sets between two polls of a feed, its own interval
+    aside: the backoff cap, a Retry-After (capped at a week), the default interval."""
+    return max(settings.max_backoff, MAX_RETRY_AFTER, settings.interval)
 
 
 def backoff(feed: Feed, settings: FetchSettings, failures: int) -> float:
@@ -43,11 +50,18 @@ def after_failure(
 
 def usual_gap(published: list[str | None]) -> float | None:
     """The median time between a feed's entries, from their dates (None under three)."""
-    moments = sorted({clock.parse(p) for p in published if p})
+    moments = sorted({moment for p in published if p and (moment := _parsed(p)) is not None})
     if len(moments) < 3:
         return None
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     return float(statistics.median(gaps))
+
+
+def _parsed(stamp: str) -> datetime | None:
+    try:
+        return clock.parse(stamp)
+    except ValueError:  # written by an older version (a year before 1000): no help here
+        return None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,15 @@ class NewArticle:
     summary: str | None = None  # a standfirst taken out of the text (see monitor.extract)
 
 
+def stored_after(db: Database, article_id: int, moment: str | None) -> bool:
+    """Whether the article was stored after ``moment`` (a stored timestamp; None: ever)."""
+    if moment is None:
+        return True
+    row = db.execute("SELECT fetched_at > ? FROM articles WHERE id = ?", [moment, article_id])
+    found = row.fetchone()
+    return bool(found and found[0])
+
+
 def known_entry(
     db: Database, feed_id: int, entry_key: str, canonical_urls: list[str] | tuple[str, ...] = ()
 ) -> int | None:

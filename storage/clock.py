@@ -12,9 +12,12 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
+    """``FORMAT``, with the year always four digits (``strftime`` writes year 1 as "1" on
+    glibc, which neither sorts nor parses back)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(FORMAT)
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def parse(text: str) -> datetime:

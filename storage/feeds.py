@@ -70,6 +70,17 @@ def add_feed(
     return feed, True
 
 
+def set_interval(db: Database, feed_id: int, interval_s: int | None, *, check_by: str) -> None:
+    """A new polling interval (None: the default); a next check set further out than
+    ``check_by`` by the old interval is brought in to it."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE feeds SET interval_s = ?, next_check_at = CASE WHEN next_check_at > ? "
+            "THEN ? ELSE next_check_at END WHERE id = ?",
+            [interval_s, check_by, check_by, feed_id],
+        )
+
+
 def find_feed(db: Database, url_or_id: str | int) -> Feed | None:
     """By id, by URL, or by the URL it had before a permanent redirect moved it."""
     if isinstance(url_or_id, int):
@@ -103,15 +114,26 @@ def remove_feed(db: Database, url_or_id: str | int) -> Feed:
     return feed
 
 
-def due_feeds(db: Database, *, now: str | None = None, include_all: bool = False) -> list[Feed]:
-    """Enabled feeds whose next check time has come (or every enabled feed)."""
+def due_feeds(
+    db: Database,
+    *,
+    now: str | None = None,
+    include_all: bool = False,
+    longest_wait_s: float = 7 * 86400.0,
+) -> list[Feed]:
+    """Enabled feeds whose next check time has come (or every enabled feed). So is a feed
+    whose next check is further out than any wait the scheduler sets (``longest_wait_s``,
+    or its own interval, plus a day): it was set while the clock ran ahead, and would leave
+    the feed unread for as long."""
     if include_all:
         rows = db.query("SELECT * FROM feeds WHERE enabled = 1 ORDER BY id")
     else:
         rows = db.query(
-            "SELECT * FROM feeds WHERE enabled = 1 "
-            "AND (next_check_at IS NULL OR next_check_at <= ?) ORDER BY next_check_at, id",
-            [now or clock.iso_now()],
+            "SELECT * FROM feeds WHERE enabled = 1 AND (next_check_at IS NULL "
+            "OR next_check_at <= :now OR julianday(next_check_at) > julianday(:now) "
+            "+ (MAX(:wait, COALESCE(interval_s, 0)) + 86400) / 86400.0) "
+            "ORDER BY next_check_at, id",
+            {"now": now or clock.iso_now(), "wait": longest_wait_s},
         )
     return [Feed.from_row(row) for row in rows]
 

@@ -185,6 +185,26 @@ def test_permanent_redirects_move_the_feed_and_temporary_ones_do_not(
         assert [f.url for f in feeds.list_feeds(again.db)] == [new]
 
 
+def test_a_permanent_redirect_to_a_page_that_is_no_feed_does_not_move_the_feed(
+    httpserver: HTTPServer, app_for
+) -> None:
+    """A retired feed that 301s to the site's home page: the URL stays, the poll fails."""
+    old = httpserver.url_for("/old.xml")
+    httpserver.expect_request("/old.xml").respond_with_data(
+        "", status=301, headers={"Location": "/"}
+    )
+    httpserver.expect_request("/").respond_with_data(
+        "<html><body><p>Our home page</p></body></html>", content_type="text/html"
+    )
+    app = app_for([old])
+
+    report = poll(app)
+
+    assert report.count("failed") == 1
+    feed = the_feed(app)
+    assert (feed.url, feed.moved_from) == (old, None)
+
+
 def test_410_disables_the_feed_with_a_visible_reason(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
@@ -253,6 +273,118 @@ def test_a_feed_silent_for_longer_than_usual_is_reported(
     finally:
         app.close()
     assert "silent" in monitor("feeds", "status", config=tmp_path / "monitor.toml").stdout
+
+
+def test_a_feed_whose_stories_another_feed_stored_first_is_not_silent(
+    httpserver: HTTPServer, app_for
+) -> None:
+    """A section feed repeating the main feed's stories stores none of them itself; its new
+    ones still show that it publishes. Old ones, already seen, do not."""
+    story = {"title": "One", "link": "http://127.0.0.1/1", "description": "x"}
+    items = [story]
+    httpserver.expect_request("/main.xml").respond_with_handler(
+        lambda request: Response(rss(items), content_type="application/rss+xml")
+    )
+    httpserver.expect_request("/section.xml").respond_with_handler(
+        lambda request: Response(
+            rss([{**item, "guid": "s-" + item["link"]} for item in items]),
+            content_type="application/rss+xml",
+        )
+    )
+    main, section = httpserver.url_for("/main.xml"), httpserver.url_for("/section.xml")
+    app = app_for([main])
+    poll(app)  # the main feed stores the story
+    app = app_for([main, section])
+    poll(app)
+    first = feeds.get_feed(app.db, section)
+    assert first.last_new_at is not None
+    assert app.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+
+    time.sleep(1.1)  # stored timestamps are to the second
+    items = [story, {"title": "Two", "link": "http://127.0.0.1/2", "description": "y"}]
+    app.db.execute("UPDATE feeds SET next_check_at = ? WHERE url = ?", [clock.iso_now(), section])
+    app.db.conn.commit()
+    cycle_main_first(app, main, section)
+    assert feeds.get_feed(app.db, section).last_new_at > first.last_new_at  # type: ignore[operator]
+
+    time.sleep(1.1)
+    later = feeds.get_feed(app.db, section).last_new_at
+    poll(app)  # nothing new anywhere
+    assert feeds.get_feed(app.db, section).last_new_at == later
+
+
+def cycle_main_first(app: App, main: str, section: str) -> None:
+    """The main feed polled, then the section feed, each in a cycle of its own."""
+    for url in (main, section):
+        others = [f.id for f in feeds.list_feeds(app.db) if f.url != url]
+        app.db.execute(
+            f"UPDATE feeds SET enabled = 0 WHERE id IN ({','.join('?' * len(others))})", others
+        )
+        app.db.conn.commit()
+        poll(app)
+        app.db.execute("UPDATE feeds SET enabled = 1")
+        app.db.conn.commit()
+
+
+def test_an_entry_with_a_placeholder_date_does_not_fail_its_feed(
+    httpserver: HTTPServer, app_for
+) -> None:
+    """Go's zero date (0001-01-01), common in generated feeds, is no date: it used to be
+    stored as "1-01-01T00:00:00Z", which failed the feed at every poll."""
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>One</title><link>http://127.0.0.1/1</link><guid>1</guid>"
+        b"<pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        body, content_type="application/rss+xml"
+    )
+    app = app_for([httpserver.url_for("/feed.xml")])
+
+    report = poll(app)
+
+    assert report.count("failed") == 0, report.feeds[0].error
+    assert the_feed(app).error_count == 0
+    published = app.db.execute("SELECT published FROM articles").fetchone()[0]
+    assert published is None or published >= "1970"
+
+
+def test_timestamps_keep_four_digit_years() -> None:
+    from datetime import UTC, datetime
+
+    assert clock.iso(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"
+    assert clock.parse("0001-01-01T00:00:00Z").year == 1
+    assert (
+        usual_gap(["1-01-01T00:00:00Z", *[f"2025-07-01T0{h}:00:00Z" for h in (0, 1, 3)]]) == 5400.0
+    )
+
+
+def test_a_changed_interval_in_the_config_applies_at_the_next_start(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    url = httpserver.url_for("/feed.xml")
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    config = tmp_path / "monitor.toml"
+    base = (
+        'database = "m.db"\n[fetch]\nallowed_networks = ["127.0.0.1"]\nfetch_pages = false\n'
+        f'[[feeds]]\nurl = "{url}"\n'
+    )
+    config.write_text(base + 'interval = "6h"\n', encoding="utf-8")
+    app = open_app(load_settings(config), stream=io.StringIO())
+    poll(app)
+    assert 6 * 3600 - 10 <= wait_of(the_feed(app)) <= 6 * 3600
+    app.close()
+
+    config.write_text(base + 'interval = "5m"\n', encoding="utf-8")
+    app = open_app(load_settings(config), stream=io.StringIO())
+    try:
+        feed = the_feed(app)
+        assert feed.interval_s == 300
+        assert wait_of(feed) <= 300  # brought in, not left 6 hours out
+    finally:
+        app.close()
 
 
 def test_usual_gap_is_the_median_gap_between_entries() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 import storage
 from monitor.clean import fingerprint
-from storage import articles, boilerplate, feeds, matches, migrations, outbox
+from storage import articles, boilerplate, clock, feeds, matches, migrations, outbox
 from storage.articles import NewArticle
 from storage.matches import NewMatch
 
@@ -63,17 +63,32 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
         storage.open_database(path)
 
 
+def test_a_next_check_further_out_than_any_wait_is_due(tmp_path: Path) -> None:
+    """Set while the clock ran ahead: the feed would go unread for as long."""
+    db = storage.open_database(tmp_path / "m.db")
+    usual, skewed, slow = (feeds.add_feed(db, f"https://example.org/{n}.xml")[0] for n in "abc")
+    db.execute(
+        "UPDATE feeds SET next_check_at = ? WHERE id = ?", [clock.iso_now(6 * 86400), usual.id]
+    )
+    db.execute(
+        "UPDATE feeds SET next_check_at = ? WHERE id = ?", [clock.iso_now(300 * 86400), skewed.id]
+    )
+    db.execute(  # its own interval is a month: a next check 20 days out is in order
+        "UPDATE feeds SET interval_s = ?, next_check_at = ? WHERE id = ?",
+        [30 * 86400, clock.iso_now(20 * 86400), slow.id],
+    )
+    db.conn.commit()
+    assert [f.id for f in feeds.due_feeds(db, longest_wait_s=7 * 86400)] == [skewed.id]
+
+
 def test_feeds_due_and_failure_bookkeeping(tmp_path: Path) -> None:
     db = storage.open_database(tmp_path / "m.db")
     feed, added = feeds.add_feed(db, "https://example.org/feed.xml")
     assert added and not feeds.add_feed(db, "https://example.org/feed.xml")[1]
     assert [f.id for f in feeds.due_feeds(db)] == [feed.id]
-    feeds.record_failure(
-        db, feed.id, kind="http_5xx", message="HTTP 503", next_check_at="2999-01-01T00:00:00Z"
-    )
-    feeds.record_failure(
-        db, feed.id, kind="timeout", message="timed out", next_check_at="2999-01-01T00:00:00Z"
-    )
+    later = clock.iso_now(3600)
+    feeds.record_failure(db, feed.id, kind="http_5xx", message="HTTP 503", next_check_at=later)
+    feeds.record_failure(db, feed.id, kind="timeout", message="timed out", next_check_at=later)
     failed = feeds.get_feed(db, feed.id)
     assert (failed.error_count, failed.last_error_kind, failed.last_status) == (
         2,
