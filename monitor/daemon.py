@@ -72,61 +72,47 @@ class Daemon:
     async def poll(self) -> None:
         if self.stop.is_set() or not self._schema_current():
             return
-        with self._tracked():
-            try:
-                report = await run_cycle(self.app, stop=self.stop)
-                if report.feeds or report.delivery.sent:
-                    log.info(
-                        "cycle: %d feeds fetched, %d unchanged, %d failed; %d new articles, "
-                        "%d matches; %d alerts sent",
-                        report.count("new"),
-                        report.count("unchanged"),
-                        report.count("failed"),
-                        report.new_articles,
-                        report.matches,
-                        report.delivery.sent,
-                    )
-            except asyncio.CancelledError:
-                raise
-            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
-                self._schema_current()
-            except Exception:  # the daemon must outlive any one cycle
-                log.exception("poll cycle failed; the next one runs as scheduled")
+        with self._job("poll cycle failed; the next one runs as scheduled"):
+            report = await run_cycle(self.app, stop=self.stop)
+            if report.feeds or report.delivery.sent:
+                log.info(
+                    "cycle: %d feeds fetched, %d unchanged, %d failed; %d new articles, "
+                    "%d matches; %d alerts sent",
+                    report.count("new"),
+                    report.count("unchanged"),
+                    report.count("failed"),
+                    report.new_articles,
+                    report.matches,
+                    report.delivery.sent,
+                )
 
     async def deliver(self) -> None:
         if self.stop.is_set() or not self._schema_current():
             return
-        with self._tracked():
-            try:
-                await self.app.relay.deliver_due()
-            except asyncio.CancelledError:
-                raise
-            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
-                self._schema_current()
-            except Exception:
-                log.exception("alert delivery failed; the next pass runs as scheduled")
+        with self._job("alert delivery failed; the next pass runs as scheduled"):
+            await self.app.relay.deliver_due()
 
     async def digest(self) -> None:
         if self.stop.is_set() or not self._schema_current():
             return
-        with self._tracked():
-            try:
-                queue_digests(self.app, self.clock)
-                await deliver_digests(self.app)
-            except asyncio.CancelledError:
-                raise
-            except SchemaTooNew:  # upgraded while the job ran: its writes were refused
-                self._schema_current()
-            except Exception:
-                log.exception("digest job failed; the next check runs as scheduled")
+        with self._job("digest job failed; the next check runs as scheduled"):
+            queue_digests(self.app, self.clock)
+            await deliver_digests(self.app)
 
     @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
+    def _job(self, failed: str) -> Iterator[None]:
+        """A job's run: tracked (a stop gives it its grace), and outlived by the daemon
+        whatever it raises (``failed`` is logged), but for a cancellation, which passes, and
+        a database upgraded while it ran, whose refused writes stop the daemon."""
         task = asyncio.current_task()
         assert task is not None
         self.running.add(task)
         try:
             yield
+        except SchemaTooNew:
+            self._schema_current()
+        except Exception:
+            log.exception(failed)
         finally:
             self.running.discard(task)
 
