@@ -1,9 +1,10 @@
 """Extracting an article's text and metadata from its page with trafilatura.
 
 Order: the page is parsed once; its metadata is read from what it declares (``metadata.py``)
-before trafilatura's main-content extraction (comments excluded) works on the same tree; then
-the cleaning stage. When a page yields nothing, the caller falls back to the feed's own
-content (``html_to_text``) and stores the reason.
+before trafilatura's main-content extraction (comments excluded) works on the same tree
+(``cascade.py`` spares it a step that cannot change its result); then the cleaning stage.
+When a page yields nothing, the caller falls back to the feed's own content
+(``html_to_text``) and stores the reason.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import unicodedata
 from dataclasses import dataclass
 
 import lxml.html
-import trafilatura
 from lxml import etree
-from trafilatura.settings import Document
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
+from . import cascade
 from .clean import STANDFIRST, Dropped, clean_body
 from .errors import ExtractError
 from .links import lazy_anchor_texts
@@ -26,6 +26,7 @@ from .metadata import PageMetadata, read_metadata
 from .urls import site_of
 
 log = logging.getLogger(__name__)
+cascade.install()
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -77,20 +78,20 @@ def extract_page(
         if tree is None:
             raise ExtractError("the page could not be parsed as HTML")
         meta = _metadata(tree, url, date_from_text)
-        document = trafilatura.bare_extraction(
-            tree, url=url, include_comments=False, with_metadata=False
-        )
+        # trafilatura.bare_extraction(tree, url=url, include_comments=False,
+        # with_metadata=False), less what cannot change its result (cascade.py)
+        found = cascade.extract(tree, url)
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
-    if not isinstance(document, Document) or not (document.text or "").strip():
+    if found is None or not found[0].strip():
         raise ExtractError("no article text found on the page")
-    text = unicodedata.normalize("NFC", (document.text or "").strip())
+    text, body = unicodedata.normalize("NFC", found[0].strip()), found[1]
     dropped: tuple[Dropped, ...] = ()
     blocks: tuple[tuple[str, str], ...] = ()
     summary = None
-    if clean and document.body is not None:
+    if clean:
         cleaned = clean_body(
-            document.body,
+            body,
             site_boilerplate=site_boilerplate,
             title=meta.title,
             description=meta.description,
