@@ -22,7 +22,8 @@ which differs only for calls made with ``ExtractOptions`` (``options()``): any o
 trafilatura in the process runs as before. ``extract`` also spares trafilatura the copy it
 makes of a tree it is given (6% of a worker's time), running ``bare_extraction``'s steps on
 the tree itself. Only the versions whose cascade this was checked against get either saving
-(``CHECKED_VERSIONS``); any other version runs trafilatura as it is.
+(``CHECKED_VERSIONS``, and the libxml2 versions ``CHECKED_LIBXML2``, since readability's
+result goes through libxml2's HTML parser); any other version runs trafilatura as it is.
 """
 
 from __future__ import annotations
@@ -43,9 +44,15 @@ log = logging.getLogger(__name__)
 CHECKED_VERSIONS = frozenset({"2.3.1"})
 VIDEO = len("VIDEO") + 1  # the text readability gives a video frame it keeps, and a space
 
+# Characters str.split takes for spaces that lxml's XML serializer writes as U+FFFD.
+REPLACED = "\x0b\x0c\x1c\x1d\x1e\x1f"
+# The libxml2 versions (major, minor) whose HTML parser the bound was checked against: which
+# elements it reads as raw text, and how readability's XML comes back through it.
+CHECKED_LIBXML2 = frozenset({(2, 14)})
+
 _PARAGRAPH_TEXT = etree.XPath(".//p//text()")
-_SCRIPT_TEXT = etree.XPath("//script/text()|//style/text()")
-_FRAMES = etree.XPath("count(//iframe)")
+_SCRIPT_TEXT = etree.XPath(".//script/text()|.//style/text()")
+_RAW_OR_FRAME = etree.XPath(".//iframe|.//xmp|.//noembed|.//noframes|.//plaintext")
 
 
 class ExtractOptions(Extractor):
@@ -91,25 +98,38 @@ def extract(tree: Any, url: str | None) -> tuple[str, Any] | None:
 
 
 def readability_bound(tree: etree._Element, limit: int) -> bool:
-    """Whether readability's trimmed text on ``tree`` is at most ``limit`` characters long.
+    """Whether readability's trimmed text on ``tree`` is sure to be at most ``limit``
+    characters long.
 
     Its text is a subsequence of the page's text pieces, in page order, scripts and styles
     left out: it has no more non-space characters than those pieces, and no more words
     (a space in it lies between the same two characters in the page's text). Trimmed, its
     length is at most non-space characters plus words. Removing a script's text takes its
     characters away and at least all of its words but the two at its ends (which may be
-    glued to the text around it)."""
+    glued to the text around it).
+
+    readability writes its result out as XML and trafilatura reads it back as HTML, which
+    adds text in two cases, where nothing is sure: in elements the parser reads as raw text
+    (``<xmp>``, ``<noembed>``, ``<noframes>``, ``<plaintext>``: their ``&`` and ``<`` come
+    back as ``&amp;`` and ``&lt;``), and for the control characters that split as spaces but
+    come back as U+FFFD."""
     text = etree.tostring(tree, method="text", encoding=str, with_tail=False)
+    if any(character in text for character in REPLACED):
+        return False
+    elements = _RAW_OR_FRAME(tree)
+    frames = sum(1 for element in elements if element.tag == "iframe")
+    if frames < len(elements):
+        return False  # raw-text elements
     scripts = _SCRIPT_TEXT(tree)
-    frames = VIDEO * int(_FRAMES(tree))
-    if len(text) - sum(map(len, scripts)) + frames <= limit:  # the raw length bounds it too
+    extra = VIDEO * frames
+    if len(text) - sum(map(len, scripts)) + extra <= limit:  # the raw length bounds it too
         return True
     words = text.split()
     length = sum(map(len, words)) + len(words)
     for script in scripts:
         parts = script.split()
         length -= sum(map(len, parts)) + max(0, len(parts) - 2)
-    return length + frames <= limit
+    return length + extra <= limit
 
 
 Stage = Callable[..., tuple[Any, str]]
@@ -143,9 +163,17 @@ def _readability_cannot_win(body: Any, text: str, tree: Any, opts: Extractor) ->
     return readability_bound(tree, limit)
 
 
+def checked() -> bool:
+    """Whether the trafilatura and libxml2 in use are those the shortcut was checked on."""
+    return (
+        trafilatura.__version__ in CHECKED_VERSIONS
+        and tuple(etree.LIBXML_VERSION[:2]) in CHECKED_LIBXML2
+    )
+
+
 def install() -> bool:
     """Put ``_stage_two`` in trafilatura's cascade, once; False when this trafilatura's
-    cascade was not checked (it then runs unchanged)."""
+    cascade or this libxml2 was not checked (trafilatura then runs unchanged)."""
     global _original, _unclean
     core: Any = trafilatura.core
     if _original is not None:
@@ -158,12 +186,12 @@ def install() -> bool:
         "trafilatura_sequence",
         "xmltotxt",
     )
-    if (
-        trafilatura.__version__ not in CHECKED_VERSIONS
-        or not isinstance(unclean, str)
-        or not all(hasattr(core, name) for name in needed)
-    ):
-        log.debug("trafilatura %s: readability runs on every page", trafilatura.__version__)
+    if not checked() or not isinstance(unclean, str) or not all(hasattr(core, n) for n in needed):
+        log.debug(
+            "trafilatura %s, libxml2 %s: readability runs on every page",
+            trafilatura.__version__,
+            etree.LIBXML_VERSION,
+        )
         return False
     _unclean = etree.XPath(unclean)
     _original = core._extract_and_compare
