@@ -353,15 +353,21 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
 
 
 _threads: ThreadPoolExecutor | None = None
+# One thread for the stages: they are pure Python CPU work under one GIL, so more threads
+# only take turns, and the turns cost. Measured on the pipeline benchmark (892 pages, no
+# worker processes, 2 cores): 6 threads 40-45 s and 56-66 ms of CPU per article, 2 threads
+# 32-41 s and 45-56 ms, 1 thread 29-35 s and 36-44 ms. The event loop keeps its own thread.
+STAGE_THREADS = 1
 
 
 async def in_thread(function: Callable[..., T], *args: object) -> T:
-    """``function(*args)`` in a thread of this process whose lxml state is its own (the
-    stages parse HTML and XML with lxml; see ``_own_lxml_dictionary``)."""
+    """``function(*args)`` in the stage thread of this process (``STAGE_THREADS``), whose
+    lxml state is its own (the stages parse HTML and XML with lxml; see
+    ``_own_lxml_dictionary``). Calls wait their turn there, in the order they came."""
     global _threads
     if _threads is None:
         _threads = ThreadPoolExecutor(
-            max_workers=min(32, (os.cpu_count() or 1) + 4),
+            max_workers=STAGE_THREADS,
             thread_name_prefix="monitor-stage",
             initializer=_own_lxml_dictionary,
         )
