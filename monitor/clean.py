@@ -432,11 +432,13 @@ LOOSE_LINE = Rule(
 
 
 def _apply_loose_lines(blocks: list[Block]) -> None:
-    """Loose text right after a dropped block (the headline, a heading of furniture) that
-    is a line, not a sentence, goes with it: under a headline, that is the dateline or the
-    byline ("Monday, 22 January 2018 at 0:13"). A loose sentence stays, a quoted one or one
-    that opens a list too."""
+    """Loose text right after a dropped block (the headline, a heading of furniture), or
+    after a list whose every item was dropped, that is a line, not a sentence, goes with
+    it: under a headline, that is the dateline or the byline ("Monday, 22 January 2018 at
+    0:13"). A loose sentence stays, a quoted one or one that opens a list too."""
     dropped = {b.element for b in blocks if b.tag != TAIL and b.dropped is not None}
+    lists = {e.getparent() for e in dropped if e.tag == "item"} - {None}
+    dropped |= {e for e in lists if e.tag == "list" and all(item in dropped for item in e)}
     for block in blocks:
         if (
             block.tag == TAIL

@@ -470,6 +470,26 @@ def test_a_loose_line_under_the_headline_goes_with_it() -> None:
     assert squash(result.text) == squash(PROSE)
 
 
+def test_a_loose_line_after_a_list_of_furniture_goes_with_it() -> None:
+    """The same after a list whose every item is furniture (the list goes as a whole): a
+    line under it goes too, a sentence stays."""
+    line = "sexta-feira, 22 de outubro de 2010 às 20:13"  # no rule knows Portuguese dates
+    body = etree.fromstring(
+        f"<body><p>{PROSE}</p><list><item>Share this article</item><item>Follow us on "
+        f"Twitter</item></list>{line}<p>{PROSE}</p></body>"
+    )
+    cleaned = clean_body(body)
+    assert cleaned.text is not None and line not in cleaned.text
+    assert [(d.rule, d.text) for d in cleaned.dropped][-1] == ("loose-line", line)
+    sentence = "The talks follow a year of clashes on the border."
+    body = etree.fromstring(
+        f"<body><p>{PROSE}</p><list><item>Share this article</item></list>{sentence}"
+        f"<p>{PROSE}</p></body>"
+    )
+    cleaned = clean_body(body)
+    assert cleaned.text is not None and sentence in cleaned.text.splitlines()
+
+
 def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:
     result = extract_page(
         dek_page(DEK, f"<h1>Talks to resume in spring</h1><h2>{DEK[:30]}</h2><p>{PROSE}</p>")
