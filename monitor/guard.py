@@ -182,6 +182,13 @@ def _readable(sock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """The TLS settings every fetch uses (certifi's CA bundle), made once per process:
+    loading the bundle costs 20-40 ms, and a client is made for every cycle."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool built on the guarded backend.
 
@@ -189,9 +196,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     identical one that has it; tests/test_guard.py fails if that ever stops working."""
 
     def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+        context = ssl_context()
+        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

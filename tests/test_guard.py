@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import ssl
 import threading
 import time
 import tracemalloc
@@ -352,3 +353,18 @@ def test_a_connection_dropped_before_the_answer_is_tried_once_more() -> None:
     finally:
         thread.join(timeout=5)
         listener.close()
+
+
+def test_every_client_shares_one_verifying_tls_context() -> None:
+    """Loading the CA bundle costs tens of milliseconds: it is done once per process, not
+    twice per cycle, and certificates are still checked."""
+
+    async def two_clients() -> list[object]:
+        async with Fetcher(FetchSettings()) as first, Fetcher(FetchSettings()) as second:
+            return [f.client._transport._pool._ssl_context for f in (first, second)]  # type: ignore[attr-defined]
+
+    first, second = asyncio.run(two_clients())
+    assert first is second
+    assert isinstance(first, ssl.SSLContext)
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    assert first.cert_store_stats()["x509_ca"] > 10  # the bundle is loaded
