@@ -437,13 +437,27 @@ def _apply_loose_lines(blocks: list[Block]) -> None:
     it: under a headline, that is the dateline or the byline ("Monday, 22 January 2018 at
     0:13"). A loose sentence stays, a quoted one or one that opens a list too."""
     dropped = {b.element for b in blocks if b.tag != TAIL and b.dropped is not None}
+    _drop_loose_lines(blocks, dropped)
+    # A list goes as a whole when its every child went, and no loose text kept inside it
+    # takes an item's place (see ``_remove``).
+    kept = {b.element for b in blocks if b.tag == TAIL and b.dropped is None}
     lists = {e.getparent() for e in dropped if e.tag == "item"} - {None}
-    dropped |= {e for e in lists if e.tag == "list" and all(item in dropped for item in e)}
+    _drop_loose_lines(
+        blocks,
+        {
+            e
+            for e in lists
+            if e.tag == "list" and all(child in dropped and child not in kept for child in e)
+        },
+    )
+
+
+def _drop_loose_lines(blocks: list[Block], after: set[_Element]) -> None:
     for block in blocks:
         if (
             block.tag == TAIL
             and block.dropped is None
-            and block.element in dropped
+            and block.element in after
             and block.words <= LOOSE_LINE.max_words
             and not _sentence(block.text)
         ):

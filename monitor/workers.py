@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never load
 
 _pools: dict[int, ProcessPoolExecutor] = {}
 T = TypeVar("T")
+PAGES, FEEDS = "pages", "feeds"  # the lanes of the stage threads (see ``in_lane``)
 
 
 def pool(workers: int) -> ProcessPoolExecutor:
@@ -87,7 +88,8 @@ async def parse(
     function: Callable[..., ParsedFeed] = parse_feed,
 ) -> ParsedFeed:
     """``parse_feed`` on ``workers`` processes (0: a thread of this one)."""
-    result = await _run(workers, functools.partial(function, body, url=url, headers=headers))
+    call = functools.partial(function, body, url=url, headers=headers)
+    result = await _run(workers, call, lane=FEEDS)
     assert isinstance(result, ParsedFeed)
     return result
 
@@ -331,9 +333,9 @@ def _analyse(matcher: Matcher, document: Document) -> Analysis:
     return Analysis(matcher.match(document), signature(document.text))
 
 
-async def _run(workers: int, call: Callable[[], object]) -> object:
+async def _run(workers: int, call: Callable[[], object], *, lane: str = PAGES) -> object:
     if workers <= 0:
-        return await in_thread(call)
+        return await in_lane(lane, call)
     try:
         outcome = await asyncio.get_running_loop().run_in_executor(pool(workers), _in_worker, call)
     except BrokenProcessPool as exc:
@@ -352,27 +354,31 @@ async def _run(workers: int, call: Callable[[], object]) -> object:
     return value
 
 
-_threads: ThreadPoolExecutor | None = None
-# One thread for the stages: they are pure Python CPU work under one GIL, so more threads
-# only take turns, and the turns cost. Measured on the pipeline benchmark (892 pages, no
-# worker processes, 2 cores): 6 threads 40-45 s and 56-66 ms of CPU per article, 2 threads
-# 32-41 s and 45-56 ms, 1 thread 29-35 s and 36-44 ms. The event loop keeps its own thread.
-STAGE_THREADS = 1
+# One thread per lane for the stages: they are mostly Python work under one interpreter
+# lock, so more threads only take turns, and the turns cost. Measured on the pipeline
+# benchmark (892 pages, no worker processes, 2 cores): 6 threads 40-45 s and 56-66 ms of CPU
+# per article, 2 threads 32-41 s and 45-56 ms, 1 thread 29-35 s and 36-44 ms. Feeds have a
+# lane of their own, so that pages queued for extraction (a slow one among them) hold up no
+# feed's parsing; the event loop keeps its own thread.
+_lanes: dict[str, ThreadPoolExecutor] = {}
 
 
 async def in_thread(function: Callable[..., T], *args: object) -> T:
-    """``function(*args)`` in the stage thread of this process (``STAGE_THREADS``), whose
-    lxml state is its own (the stages parse HTML and XML with lxml; see
-    ``_own_lxml_dictionary``). Calls wait their turn there, in the order they came."""
-    global _threads
-    if _threads is None:
-        _threads = ThreadPoolExecutor(
-            max_workers=STAGE_THREADS,
-            thread_name_prefix="monitor-stage",
+    """``function(*args)`` in the pages lane (see ``in_lane``)."""
+    return await in_lane(PAGES, functools.partial(function, *args))
+
+
+async def in_lane(lane: str, call: Callable[[], T]) -> T:
+    """``call()`` in the one thread of ``lane`` in this process, whose lxml state is its own
+    (the stages parse HTML and XML with lxml; see ``_own_lxml_dictionary``). Calls wait their
+    turn there, in the order they came."""
+    if lane not in _lanes:
+        _lanes[lane] = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix=f"monitor-{lane}",
             initializer=_own_lxml_dictionary,
         )
-    call = functools.partial(function, *args)
-    return await asyncio.get_running_loop().run_in_executor(_threads, call)
+    return await asyncio.get_running_loop().run_in_executor(_lanes[lane], call)
 
 
 def _own_lxml_dictionary() -> None:

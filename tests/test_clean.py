@@ -488,6 +488,13 @@ def test_a_loose_line_after_a_list_of_furniture_goes_with_it() -> None:
     )
     cleaned = clean_body(body)
     assert cleaned.text is not None and sentence in cleaned.text.splitlines()
+    body = etree.fromstring(  # the list stays, for the sentence kept in it: so does the line
+        f"<body><p>{PROSE}</p><list><item>Share this article</item>{sentence}</list>{line}"
+        f"<p>{PROSE}</p></body>"
+    )
+    cleaned = clean_body(body)
+    assert cleaned.text is not None and line in cleaned.text.splitlines()
+    assert [d.rule for d in cleaned.dropped] == ["share"]
 
 
 def test_a_heading_that_only_shares_the_descriptions_first_words_stays() -> None:

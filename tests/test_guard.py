@@ -15,6 +15,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SEED_TITLES, InFlight, rss
@@ -22,6 +23,7 @@ from pytest_httpserver import HTTPServer
 from sqlite_utils import Database
 from werkzeug import Request, Response
 
+from monitor import guard
 from monitor.app import open_app
 from monitor.config import FetchSettings, load_settings
 from monitor.cycle import run_cycle
@@ -355,16 +357,25 @@ def test_a_connection_dropped_before_the_answer_is_tried_once_more() -> None:
         listener.close()
 
 
-def test_every_client_shares_one_verifying_tls_context() -> None:
+def test_every_client_shares_one_verifying_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
     """Loading the CA bundle costs tens of milliseconds: it is done once per process, not
-    twice per cycle, and certificates are still checked."""
+    twice per cycle (httpx's own context and the guarded pool's), and certificates are still
+    checked."""
+    made: list[ssl.SSLContext] = []
+    create = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(create(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    guard.ssl_context.cache_clear()
 
     async def two_clients() -> list[object]:
         async with Fetcher(FetchSettings()) as first, Fetcher(FetchSettings()) as second:
             return [f.client._transport._pool._ssl_context for f in (first, second)]  # type: ignore[attr-defined]
 
     first, second = asyncio.run(two_clients())
-    assert first is second
-    assert isinstance(first, ssl.SSLContext)
-    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
-    assert first.cert_store_stats()["x509_ca"] > 10  # the bundle is loaded
+    assert len(made) == 1 and first is second is made[0]
+    assert made[0].verify_mode == ssl.CERT_REQUIRED and made[0].check_hostname
+    assert made[0].cert_store_stats()["x509_ca"] > 10  # the bundle is loaded

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,29 @@ def test_a_cycle_writes_nothing_once_a_newer_version_upgraded_the_database(
     assert db["entry_attempts"].count == 0
     assert [(f["error_count"], f["last_error"]) for f in db["feeds"].rows] == [(0, None)]
     assert "unexpected error" not in caplog.text  # the refusal is not taken for a failure
+
+
+def test_a_slow_page_holds_up_no_feeds_parsing() -> None:
+    """Without worker processes the stages run in one thread per lane: a page still being
+    extracted (here, one that waits) keeps other pages waiting, not the feeds."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow_page() -> str:
+        started.set()
+        release.wait(10)
+        return "page"
+
+    async def run() -> int:
+        page = asyncio.ensure_future(workers.in_thread(slow_page))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        queued = asyncio.ensure_future(workers.in_thread(lambda: "next page"))
+        body = rss([{"title": "Talks resume", "link": "http://127.0.0.1/a"}])
+        parsed = await asyncio.wait_for(
+            workers.parse(0, body, url="http://127.0.0.1/feed", headers={}), 5
+        )
+        assert not page.done() and not queued.done()  # pages wait their turn
+        release.set()
+        assert await page == "page" and await queued == "next page"
+        return len(parsed.entries)
+
+    assert asyncio.run(run()) == 1
