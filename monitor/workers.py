@@ -357,7 +357,7 @@ async def _run(workers: int, call: Callable[[], object], *, lane: str = PAGES) -
 # One thread per lane for the stages: they are mostly Python work under one interpreter
 # lock, so more threads only take turns, and the turns cost. Measured on the pipeline
 # benchmark (892 pages, no worker processes, 2 cores): 6 threads 40-45 s and 56-66 ms of CPU
-# per article, 2 threads 32-41 s and 45-56 ms, 1 thread 29-35 s and 36-44 ms. Feeds have a
+# per article, 2 threads 32-41 s and 45-56 ms, 1 thread 29-38 s and 36-47 ms. Feeds have a
 # lane of their own, so that pages queued for extraction (a slow one among them) hold up no
 # feed's parsing; the event loop keeps its own thread.
 _lanes: dict[str, ThreadPoolExecutor] = {}
