@@ -13,11 +13,14 @@ in one is recorded on it and the rest of the cycle goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TypeVar
 
 from storage import SchemaTooNew, articles, boilerplate, clock, entries, feeds
@@ -42,6 +45,7 @@ MAX_ENTRY_ATTEMPTS = 3  # polls an entry is retried before falling back or givin
 # that fifty feeds of fifty new entries do not hold 2,500 articles in memory together.
 ENTRY_BATCH = 8
 FEED_CONTENT_BATCH = 25  # entries stored in one transaction when pages are not fetched
+LOCK_POLL_S = 0.2  # how often a cycle waiting for another process's looks again
 
 
 @dataclass
@@ -90,7 +94,60 @@ async def run_cycle(
     on_start: Callable[[int], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> CycleReport:
-    """Poll every due feed (or every feed), store what is new, deliver the alerts."""
+    """Poll every due feed (or every feed), store what is new, deliver the alerts. One
+    cycle at a time per database (``one_cycle_at_a_time``)."""
+    async with one_cycle_at_a_time(app.settings.database, stop) as running:
+        if not running:
+            return CycleReport()  # asked to stop while another process's cycle ran
+        return await _run_cycle(app, include_all, on_feed, on_start, stop)
+
+
+@contextlib.asynccontextmanager
+async def one_cycle_at_a_time(
+    database: str | Path, stop: asyncio.Event | None = None
+) -> AsyncIterator[bool]:
+    """Hold the database's cycle lock (an advisory lock on ``DATABASE.cycle-lock``) while a
+    cycle runs, waiting for one another process holds: ``monitor fetch`` run while the
+    daemon polls waits for its cycle, then finds due only what is still due, instead of
+    polling the same feeds at the same time. The kernel lets the lock go with its process,
+    however that ends. Yields False if ``stop`` is set while waiting; a lock file that cannot
+    be opened (a read-only folder) means no lock."""
+    if str(database) == ":memory:":
+        yield True
+        return
+    try:
+        handle = open(f"{database}.cycle-lock", "a+b")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        log.warning("no cycle lock beside %s: %s", database, exc)
+        yield True
+        return
+    with handle:
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    log.warning("another process is polling the feeds of %s: waiting", database)
+                    told = True
+                if stop is not None and stop.is_set():
+                    yield False
+                    return
+                await asyncio.sleep(LOCK_POLL_S)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+async def _run_cycle(
+    app: App,
+    include_all: bool,
+    on_feed: Progress | None,
+    on_start: Callable[[int], None] | None,
+    stop: asyncio.Event | None,
+) -> CycleReport:
     due = feeds.due_feeds(
         app.db, include_all=include_all, longest_wait_s=schedule.longest_wait(app.settings.fetch)
     )

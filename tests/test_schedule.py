@@ -6,6 +6,7 @@ does not poll early."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import sqlite3
 import subprocess
@@ -492,3 +493,53 @@ def test_a_restarted_daemon_does_not_poll_early(httpserver: HTTPServer, tmp_path
     assert len(httpserver.log) == 1
     run_daemon_until(lambda: False, 4)  # four check_every ticks after a fresh start
     assert len(httpserver.log) == 1
+
+
+def test_a_fetch_while_another_process_polls_waits_and_polls_nothing_twice(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Two `monitor fetch` (or one beside the daemon) on one database: the second waits for
+    the first's cycle, then finds nothing due, rather than polling the same feed at once."""
+
+    def slow_feed(request: Request) -> Response:
+        time.sleep(2)
+        return Response(FEED, content_type="application/rss+xml")
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(slow_feed)
+    make_app(tmp_path, [httpserver.url_for("/feed.xml")]).close()
+    config = tmp_path / "monitor.toml"
+    command = [sys.executable, "-m", "monitor", "--config", str(config), "fetch"]
+    runs = [
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=monitor_env()
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert len(httpserver.log) == 1
+    stdouts = sorted(out for out, _ in outputs)
+    assert "feeds: 0 fetched, 0 unchanged, 0 failed" in stdouts[0]
+    assert "feeds: 1 fetched" in stdouts[1]
+    assert any("another process is polling the feeds" in err for _, err in outputs)
+
+
+def test_a_cycle_waiting_for_the_lock_gives_up_when_asked_to_stop(tmp_path: Path) -> None:
+    database = tmp_path / "m.db"
+    with open(f"{database}.cycle-lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+
+        async def wait(stop: asyncio.Event) -> bool:
+            asyncio.get_running_loop().call_later(0.5, stop.set)
+            async with cycle.one_cycle_at_a_time(database, stop) as running:
+                return running
+
+        started = time.monotonic()
+        assert asyncio.run(wait(asyncio.Event())) is False
+        assert 0.4 < time.monotonic() - started < 5
+
+    async def free() -> bool:
+        async with cycle.one_cycle_at_a_time(database) as running:
+            return running
+
+    assert asyncio.run(free()) is True  # let go with its holder
