@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from storage import SchemaTooNew, articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
@@ -111,34 +111,56 @@ async def one_cycle_at_a_time(
     daemon polls waits for its cycle, then finds due only what is still due, instead of
     polling the same feeds at the same time. The kernel lets the lock go with its process,
     however that ends. Yields False if ``stop`` is set while waiting; a lock file that cannot
-    be opened (a read-only folder) means no lock."""
+    be opened (a read-only folder) means no lock. The lock file is beside the database's
+    real path (symbolic links resolved)."""
     if str(database) == ":memory:":
         yield True
         return
-    try:
-        handle = open(f"{database}.cycle-lock", "a+b")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        log.warning("no cycle lock beside %s: %s", database, exc)
+    path = Path(f"{Path(database).resolve()}.cycle-lock")
+    if path in _held:  # flock is per open file: the same process would wait for itself
+        raise RuntimeError(f"a cycle on {database} is already running in this process")
+    handle = _open_lock(path)
+    if handle is None:
         yield True
         return
-    with handle:
-        told = False
-        while True:
+    _held.add(path)
+    try:
+        with handle:
+            told = False
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not told:
+                        log.warning("another process is polling the feeds of %s: waiting", database)
+                        told = True
+                    if stop is not None and stop.is_set():
+                        yield False
+                        return
+                    await asyncio.sleep(LOCK_POLL_S)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not told:
-                    log.warning("another process is polling the feeds of %s: waiting", database)
-                    told = True
-                if stop is not None and stop.is_set():
-                    yield False
-                    return
-                await asyncio.sleep(LOCK_POLL_S)
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        _held.discard(path)
+
+
+_held: set[Path] = set()  # the cycle locks this process holds or waits for
+
+
+def _open_lock(path: Path) -> BinaryIO | None:
+    """The lock file, made if need be; read-only when another user made it (flock needs no
+    write access: a `sudo monitor fetch` must not turn the daemon's lock off)."""
+    try:
+        return open(path, "a+b")  # closed by the caller
+    except OSError as exc:
         try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            return open(path, "rb")
+        except OSError:
+            log.warning("no cycle lock at %s: %s", path, exc)
+            return None
 
 
 async def _run_cycle(

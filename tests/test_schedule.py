@@ -543,3 +543,51 @@ def test_a_cycle_waiting_for_the_lock_gives_up_when_asked_to_stop(tmp_path: Path
             return running
 
     assert asyncio.run(free()) is True  # let go with its holder
+
+
+def test_a_lock_file_another_user_made_is_still_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock file made by `sudo monitor fetch` cannot be opened for writing by the daemon's
+    user: it is opened read-only, and the lock still holds."""
+    database = tmp_path / "m.db"
+    lock = tmp_path / "m.db.cycle-lock"
+    lock.touch()
+    real_open = open
+
+    def no_write(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        if "+" in mode or "a" in mode or "w" in mode:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, mode, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(cycle, "open", no_write, raising=False)
+    with real_open(lock, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+
+        async def wait(stop: asyncio.Event) -> bool:
+            asyncio.get_running_loop().call_later(0.3, stop.set)
+            async with cycle.one_cycle_at_a_time(database, stop) as running:
+                return running
+
+        assert asyncio.run(wait(asyncio.Event())) is False  # it waited: the lock held
+
+
+def test_a_cycle_inside_a_cycle_of_the_same_process_is_refused(tmp_path: Path) -> None:
+    """flock belongs to an open file, not a process: a second cycle of the same process
+    would wait for itself for ever."""
+
+    async def nested() -> None:
+        async with (
+            cycle.one_cycle_at_a_time(tmp_path / "m.db"),
+            cycle.one_cycle_at_a_time(tmp_path / "." / "m.db"),
+        ):
+            pass
+
+    with pytest.raises(RuntimeError, match="already running in this process"):
+        asyncio.run(nested())
+
+    async def after() -> bool:
+        async with cycle.one_cycle_at_a_time(tmp_path / "m.db") as running:
+            return running
+
+    assert asyncio.run(after()) is True
