@@ -126,25 +126,34 @@ async def one_cycle_at_a_time(
     _held.add(path)
     try:
         with handle:
-            told = False
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if not told:
-                        log.warning("another process is polling the feeds of %s: waiting", database)
-                        told = True
-                    if stop is not None and stop.is_set():
-                        yield False
-                        return
-                    await asyncio.sleep(LOCK_POLL_S)
+            if not await _wait_for_lock(handle, database, stop):
+                yield False
+                return
             try:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         _held.discard(path)
+
+
+async def _wait_for_lock(
+    handle: BinaryIO, database: str | Path, stop: asyncio.Event | None
+) -> bool:
+    """Take the lock on ``handle``, saying once that another process holds it; False when
+    ``stop`` is set meanwhile."""
+    told = False
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not told:
+                log.warning("another process is polling the feeds of %s: waiting", database)
+                told = True
+            if stop is not None and stop.is_set():
+                return False
+            await asyncio.sleep(LOCK_POLL_S)
 
 
 _held: set[Path] = set()  # the cycle locks this process holds or waits for

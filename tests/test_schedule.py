@@ -524,25 +524,29 @@ def test_a_fetch_while_another_process_polls_waits_and_polls_nothing_twice(
     assert any("another process is polling the feeds" in err for _, err in outputs)
 
 
+def lock_taken(database: Path, *, stop_after: float | None = None) -> bool:
+    """Whether a cycle gets ``database``'s cycle lock (asked to stop after ``stop_after``
+    seconds of waiting, or waiting as long as it takes)."""
+
+    async def take() -> bool:
+        stop = asyncio.Event()
+        if stop_after is not None:
+            asyncio.get_running_loop().call_later(stop_after, stop.set)
+        async with cycle.one_cycle_at_a_time(database, stop) as running:
+            return running
+
+    return asyncio.run(take())
+
+
 def test_a_cycle_waiting_for_the_lock_gives_up_when_asked_to_stop(tmp_path: Path) -> None:
     database = tmp_path / "m.db"
     with open(f"{database}.cycle-lock", "a+b") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
 
-        async def wait(stop: asyncio.Event) -> bool:
-            asyncio.get_running_loop().call_later(0.5, stop.set)
-            async with cycle.one_cycle_at_a_time(database, stop) as running:
-                return running
-
         started = time.monotonic()
-        assert asyncio.run(wait(asyncio.Event())) is False
+        assert lock_taken(database, stop_after=0.5) is False
         assert 0.4 < time.monotonic() - started < 5
-
-    async def free() -> bool:
-        async with cycle.one_cycle_at_a_time(database) as running:
-            return running
-
-    assert asyncio.run(free()) is True  # let go with its holder
+    assert lock_taken(database) is True  # let go with its holder
 
 
 def test_a_lock_file_another_user_made_is_still_used(
@@ -564,12 +568,7 @@ def test_a_lock_file_another_user_made_is_still_used(
     with real_open(lock, "rb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
 
-        async def wait(stop: asyncio.Event) -> bool:
-            asyncio.get_running_loop().call_later(0.3, stop.set)
-            async with cycle.one_cycle_at_a_time(database, stop) as running:
-                return running
-
-        assert asyncio.run(wait(asyncio.Event())) is False  # it waited: the lock held
+        assert lock_taken(database, stop_after=0.3) is False  # it waited: the lock held
 
 
 def test_a_cycle_inside_a_cycle_of_the_same_process_is_refused(tmp_path: Path) -> None:
@@ -586,8 +585,4 @@ def test_a_cycle_inside_a_cycle_of_the_same_process_is_refused(tmp_path: Path) -
     with pytest.raises(RuntimeError, match="already running in this process"):
         asyncio.run(nested())
 
-    async def after() -> bool:
-        async with cycle.one_cycle_at_a_time(tmp_path / "m.db") as running:
-            return running
-
-    assert asyncio.run(after()) is True
+    assert lock_taken(tmp_path / "m.db") is True
