@@ -11,6 +11,9 @@ with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own process.
 
 - "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
   page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
+- "bare trafilatura, N processes": the same calls shared by N processes (each reads the pages
+  it is given from the written site, so no page crosses between processes), warmed up before
+  the clock starts: how far this machine lets the peer itself scale, for the workers' ratio;
 - "pipeline, N workers": a fresh database, every feed due, ``run_cycle`` timed from start to
   end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process;
   on a machine with N cores or fewer the workers also match and store, see
@@ -24,7 +27,7 @@ throughputs compare the best times.
 Run from the repository root::
 
     .venv/bin/python benchmarks/pipeline.py [--sets ...] [--limit N] [--per-feed 50]
-        [--workers 0 1 2] [--repeat 3]
+        [--workers 0 1 2] [--bare-processes 2] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
+import multiprocessing
 import os
 import socket
 import statistics
@@ -39,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -115,12 +120,34 @@ def free_port() -> int:
 
 
 def bare_trafilatura(pages: list[tuple[str, bytes]], port: int) -> float:
+    for page_id, html in pages[:2]:  # warm-up, as the processes below and the workers have
+        _bare_one(html, f"http://127.0.0.1:{port}/p/{page_id}.html")
     started = time.perf_counter()
     for page_id, html in pages:
-        trafilatura.extract(
-            html, url=f"http://127.0.0.1:{port}/p/{page_id}.html", include_comments=False
-        )
+        _bare_one(html, f"http://127.0.0.1:{port}/p/{page_id}.html")
     return time.perf_counter() - started
+
+
+def _bare_one(html: bytes, url: str) -> None:
+    trafilatura.extract(html, url=url, include_comments=False)
+
+
+def _bare_here(site: str, url: str, page_id: str) -> None:
+    _bare_one((Path(site) / "p" / f"{page_id}.html").read_bytes(), url)
+
+
+def bare_processes(pages: list[tuple[str, bytes]], port: int, site: Path, count: int) -> float:
+    """``bare_trafilatura`` shared by ``count`` processes, one page per call as it comes."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as executor:
+        calls = [
+            (str(site), f"http://127.0.0.1:{port}/p/{page_id}.html", page_id)
+            for page_id, _ in pages
+        ]
+        list(executor.map(_bare_here, *zip(*calls[: count * 2], strict=True)))  # warm-up
+        started = time.perf_counter()
+        list(executor.map(_bare_here, *zip(*calls, strict=True)))
+        return time.perf_counter() - started
 
 
 def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
@@ -150,6 +177,10 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
 BARE = "bare trafilatura (1 process)"
 
 
+def bare_label(count: int) -> str:
+    return f"bare trafilatura, {count} processes"
+
+
 def label(count: int) -> str:
     if count == 0:
         return "pipeline, in-process threads"
@@ -165,6 +196,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="First N pages of each set.")
     parser.add_argument("--per-feed", type=int, default=50)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--bare-processes",
+        type=int,
+        nargs="*",
+        default=[2],
+        help="Also run bare trafilatura on these numbers of processes (default 2).",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="Rounds (default 3).")
     args = parser.parse_args()
 
@@ -187,6 +225,10 @@ def main() -> None:
             # Rounds interleave the runs, so a slow spell of the machine hits all of them.
             for round_ in range(args.repeat):
                 times.setdefault(BARE, []).append(bare_trafilatura(pages, port))
+                for count in args.bare_processes:
+                    seconds = bare_processes(pages, port, root / "site", count)
+                    times.setdefault(bare_label(count), []).append(seconds)
+                    stored[bare_label(count)] = len(pages)
                 for count in args.workers:
                     seconds, count_stored = pipeline(root / f"r{round_}w{count}", urls, count)
                     times.setdefault(label(count), []).append(seconds)
@@ -199,24 +241,33 @@ def main() -> None:
         f"\n{len(pages)} pages ({', '.join(args.sets)}), {len(urls)} feeds, "
         f"{os.cpu_count()} cores, best and median of {args.repeat} rounds\n"
     )
-    print("| run | articles | best s | median s | articles/s (best) |")
-    print("|---|---|---|---|---|")
-    rates = {}
+    print("| run | articles | best s | median s | articles/s (best) | each round, s |")
+    print("|---|---|---|---|---|---|")
     for name, runs in times.items():
-        best = min(runs)
-        rates[name] = stored[name] / best
         print(
-            f"| {name} | {stored[name]} | {best:.1f} | {statistics.median(runs):.1f} "
-            f"| {rates[name]:.1f} |"
+            f"| {name} | {stored[name]} | {min(runs):.1f} | {statistics.median(runs):.1f} "
+            f"| {stored[name] / min(runs):.1f} | {' '.join(f'{run:.1f}' for run in runs)} |"
         )
-    bare = rates[BARE]
-    one, two = rates.get(label(1)), rates.get(label(2))
-    if one:
-        print(f"\npipeline on 1 worker: {one / bare:.0%} of bare trafilatura's throughput")
-    if two:
-        print(f"pipeline on 2 workers: {two / bare:.0%} of bare trafilatura's throughput")
-    if one and two:
-        print(f"2 workers / 1 worker: {two / one:.2f}x")
+
+    def ratio(faster: str, slower: str) -> str:
+        """How many times ``faster``'s throughput is ``slower``'s, on the best and the
+        median times."""
+        best = stored[faster] / min(times[faster]) / (stored[slower] / min(times[slower]))
+        median = (
+            stored[faster]
+            / statistics.median(times[faster])
+            / (stored[slower] / statistics.median(times[slower]))
+        )
+        return f"{best:.2f}x (medians {median:.2f}x)"
+
+    print()
+    for count in (1, 2):
+        if label(count) in times:
+            print(f"pipeline on {count} worker(s) / bare trafilatura: {ratio(label(count), BARE)}")
+    if label(1) in times and label(2) in times:
+        print(f"pipeline, 2 workers / 1 worker: {ratio(label(2), label(1))}")
+    for count in args.bare_processes:
+        print(f"bare trafilatura, {count} processes / 1: {ratio(bare_label(count), BARE)}")
 
 
 if __name__ == "__main__":

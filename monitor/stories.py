@@ -29,7 +29,6 @@ the headlines must not contradict each other (some word of four letters or more 
 from __future__ import annotations
 
 import hashlib
-import re
 import struct
 import unicodedata
 from collections.abc import Set
@@ -43,6 +42,8 @@ from sqlite_utils import Database
 
 from storage import clock, meta, stories
 from storage.transaction import write_transaction
+from watchlists import Document
+from watchlists.normalize import canonical
 
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
@@ -56,13 +57,12 @@ WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
 # Bumped whenever the shingle hashing or the band keys change: signatures stored by an older
 # version are re-made from the stored texts at the next start (``refresh_signatures``), so a
 # copy of a story stored before an upgrade still finds its story after it.
-SIGNATURE_VERSION = "3"
+SIGNATURE_VERSION = "4"
 
 _BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
 _EMPTY = 1 << 64
 _UNSET = (1 << 64) - 1
 _STEP = 1 << (64 - _BIN_BITS)  # above every in-bin value: a borrowed value never equals a real one
-_WORD = re.compile(r"\w+")
 # One odd 64-bit multiplier per shingle position (digits of the golden ratio and of pi, the
 # usual "nothing up my sleeve" constants); the products wrap modulo 2**64.
 _POSITION_MULTIPLIERS = tuple(
@@ -108,17 +108,20 @@ class Signature:
 
 
 def words(text: str) -> list[str]:
-    """Case-folded words after NFKC, so typography and case do not separate copies."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """The text's words as the watchlists read them (``watchlists.normalize.canonical``:
+    NFKC, case-folded, Latin accents folded), so typography, case and an accent one outlet
+    dropped do not separate copies."""
+    return canonical(unicodedata.normalize("NFC", text)).split()
 
 
 def shingle_hashes(text: str) -> set[int]:
     """The 64-bit hashes of the text's word 5-grams (see ``_shingle_array``)."""
-    return set(_shingle_array(text).tolist())
+    return set(_shingle_array(words(text)).tolist())
 
 
-def _shingle_array(text: str) -> npt.NDArray[np.uint64]:
-    """The distinct 64-bit hashes of the text's word 5-grams, as an array.
+def _shingle_array(tokens: list[str]) -> npt.NDArray[np.uint64]:
+    """The distinct 64-bit hashes of the word 5-grams of ``tokens`` (a text's ``words``), as an
+    array.
 
     Each distinct word is hashed once (FNV-1a: stable across processes and versions, unlike
     ``hash()``); a shingle's hash combines its five word hashes, position by
@@ -126,7 +129,6 @@ def _shingle_array(text: str) -> npt.NDArray[np.uint64]:
     so every bit - the low ones pick a MinHash bin - depends on every word. Done on arrays,
     this costs a tenth of hashing each shingle's text.
     """
-    tokens = words(text)
     count = len(tokens) - SHINGLE_WORDS + 1
     if count <= 0:
         return np.zeros(0, dtype=np.uint64)
@@ -167,7 +169,19 @@ def _splitmix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def signature(text: str) -> Signature | None:
-    """The MinHash signature of a text, or None when it is too short to compare safely.
+    """The MinHash signature of a text, or None when it is too short to compare safely
+    (see ``signature_of_words``)."""
+    return signature_of_words(words(text))
+
+
+def document_signature(document: Document) -> Signature | None:
+    """``signature(document.text)``, from the words its matching has read already (the same
+    words: a document keeps its text in NFC and reads it through ``canonical``)."""
+    return signature_of_words(document.canonical("text").split())
+
+
+def signature_of_words(tokens: list[str]) -> Signature | None:
+    """The MinHash signature of a text's ``words``, or None when they are too few.
 
     One-permutation hashing: each shingle's 64-bit hash goes to one of ``PERMUTATIONS``
     bins by its low bits and each bin keeps its least value, one pass instead of one per
@@ -175,7 +189,7 @@ def signature(text: str) -> Signature | None:
     its right, shifted by the distance ("rotation" densification), which keeps the share of
     equal bins an estimate of the Jaccard similarity for short texts too.
     """
-    hashes = _shingle_array(text)
+    hashes = _shingle_array(tokens)
     if len(hashes) < MIN_SHINGLES:
         return None
     least = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)

@@ -33,7 +33,7 @@ from watchlists import Document, Match, Matcher, load_dir
 
 from .errors import ExtractError, FeedParseError, WorkerLost
 from .parse import Entry, ParsedFeed, parse_feed
-from .stories import Signature, signature
+from .stories import Signature, document_signature
 from .urls import canonical_url, site_of
 
 if TYPE_CHECKING:  # imported lazily: a worker that only parses feeds never loads trafilatura
@@ -330,7 +330,7 @@ def _matcher(folder: str) -> Matcher:
 
 
 def _analyse(matcher: Matcher, document: Document) -> Analysis:
-    return Analysis(matcher.match(document), signature(document.text))
+    return Analysis(matcher.match(document), document_signature(document))
 
 
 async def _run(workers: int, call: Callable[[], object], *, lane: str = PAGES) -> object:

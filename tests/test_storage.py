@@ -47,6 +47,21 @@ def test_schema_is_created_once_with_wal(tmp_path: Path) -> None:
     assert migrations.migrate(again, path=str(path)) == 0
 
 
+def test_the_write_ahead_log_is_copied_back_in_large_steps(tmp_path: Path) -> None:
+    """Checkpoints every ``WAL_AUTOCHECKPOINT_PAGES`` pages, not SQLite's 1,000: the log
+    outgrows 1,000 pages (with the default, each checkpoint would start it over)."""
+    path = tmp_path / "m.db"
+    db = storage.open_database(path)
+    page = int(db.execute("PRAGMA page_size").fetchone()[0])
+    db.execute("CREATE TABLE filler (data BLOB)")
+    for _ in range(1500):  # one page each, one commit each (a checkpoint is tried at each)
+        with db.conn:
+            db.execute("INSERT INTO filler VALUES (?)", [b"x" * (page - 100)])
+    assert Path(f"{path}-wal").stat().st_size > 1400 * page
+    db.close()
+    assert storage.open_database(path).execute("SELECT count(*) FROM filler").fetchone()[0] == 1500
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     conn = sqlite3.connect(path)

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from monitor import stories
 from monitor.extract import read_text
 from storage import articles
 from storage import stories as stored
+from watchlists import Document, Matcher
 
 STORIES = FIXTURES / "stories"
 WIRE = (STORIES / "wire.txt").read_text(encoding="utf-8").splitlines()
@@ -258,6 +260,40 @@ def test_signatures_are_the_same_in_every_process(seed: str) -> None:
     here = stories.signature(text)
     assert here is not None
     assert other.stdout.strip() == here.to_bytes().hex()
+
+
+def test_a_copy_that_drops_accents_or_changes_typography_is_the_same_text() -> None:
+    text = "\n".join([*WIRE, "Erdogan's office in Ankara said he had spoken to Aliyev."])
+    typographic = text.replace("'", "\u2019").replace("-", "\u2014")
+    accented = text.replace("Erdogan", "Erdoğan")
+    signed = stories.signature(text)
+    assert signed is not None
+    assert stories.signature(accented) == stories.signature(typographic) == signed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\n".join(WIRE),
+        "\n".join(OTHER[0]).upper(),
+        # decomposed accents, Cyrillic with ё, typographic quotes, an underscore, a ligature
+        unicodedata.normalize(
+            "NFD",
+            " ".join(
+                f"Erdoğan and Əliyev met in Şuşa ({n}); «ёлка» snake_case ﬁnal" for n in range(8)
+            ),
+        ),
+        " ".join(f"Встреча {n} в Баку: Пашинян и Алиев обсудили «коридор»." for n in range(8)),
+    ],
+)
+def test_a_documents_signature_is_its_texts(text: str) -> None:
+    """Workers sign an article from the words its matching read (``document_signature``);
+    stored texts are re-signed from the text itself (``signature``): the two must agree."""
+    document = Document(title="t", text=text)
+    Matcher([]).match(document)
+    made = stories.document_signature(document)
+    assert made is not None
+    assert made == stories.signature(text)
 
 
 def test_long_words_that_share_a_prefix_are_told_apart() -> None:
