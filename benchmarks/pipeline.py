@@ -11,9 +11,10 @@ with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own process.
 
 - "bare trafilatura": ``trafilatura.extract(html, url=url, include_comments=False)`` on every
   page, one after the other, in this process (no fetch, no metadata, no cleaning, no storage);
-- "bare trafilatura, N processes": the same calls shared by N processes (each reads the pages
-  it is given from the written site, so no page crosses between processes), warmed up before
-  the clock starts: how far this machine lets the peer itself scale, for the workers' ratio;
+- "bare trafilatura, N processes": the same calls shared by N processes (each has read every
+  page from the written site before the clock starts, so no page crosses between processes;
+  each is warmed up too): how far this machine lets the peer itself scale, to set the
+  workers' ratio against;
 - "pipeline, N workers": a fresh database, every feed due, ``run_cycle`` timed from start to
   end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process;
   on a machine with N cores or fewer the workers also match and store, see
@@ -21,8 +22,8 @@ with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own process.
   starts, as in a running daemon.
 
 Each run is repeated (``--repeat``, 3 rounds by default, interleaved so that a slow spell of
-the machine hits every run alike); the table gives the best and the median time, and the
-throughputs compare the best times.
+the machine hits every run alike); the table gives the best and the median time and each
+round's, and the ratios compare both the best and the median times.
 
 Run from the repository root::
 
@@ -132,21 +133,38 @@ def _bare_one(html: bytes, url: str) -> None:
     trafilatura.extract(html, url=url, include_comments=False)
 
 
-def _bare_here(site: str, url: str, page_id: str) -> None:
-    _bare_one((Path(site) / "p" / f"{page_id}.html").read_bytes(), url)
+_site_pages: dict[str, bytes] = {}  # in a process of "bare trafilatura, N processes"
+
+
+def _load_site(site: str) -> None:
+    """Each process reads every page once, before the clock starts (as the single process
+    has them in memory)."""
+    for path in (Path(site) / "p").glob("*.html"):
+        _site_pages[path.stem] = path.read_bytes()
+
+
+def _bare_here(url: str, page_id: str) -> None:
+    _bare_one(_site_pages[page_id], url)
+
+
+def _warm_here(url: str, page_id: str) -> None:
+    """A warm-up call that keeps its process busy a while, so that each process of the pool
+    gets one (a process that took them all would leave another one cold)."""
+    _bare_here(url, page_id)
+    time.sleep(1.0)
 
 
 def bare_processes(pages: list[tuple[str, bytes]], port: int, site: Path, count: int) -> float:
     """``bare_trafilatura`` shared by ``count`` processes, one page per call as it comes."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as executor:
-        calls = [
-            (str(site), f"http://127.0.0.1:{port}/p/{page_id}.html", page_id)
-            for page_id, _ in pages
-        ]
-        list(executor.map(_bare_here, *zip(*calls[: count * 2], strict=True)))  # warm-up
+    urls = [f"http://127.0.0.1:{port}/p/{page_id}.html" for page_id, _ in pages]
+    ids = [page_id for page_id, _ in pages]
+    with ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=_load_site, initargs=(str(site),)
+    ) as executor:
+        list(executor.map(_warm_here, urls[:count], ids[:count]))
         started = time.perf_counter()
-        list(executor.map(_bare_here, *zip(*calls, strict=True)))
+        list(executor.map(_bare_here, urls, ids))
         return time.perf_counter() - started
 
 
@@ -187,6 +205,12 @@ def label(count: int) -> str:
     return f"pipeline, {count} worker process{'es' if count > 1 else ''}"
 
 
+def at_least_two(value: str) -> int:
+    if not value.isdigit() or int(value) < 2:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes of 2 or more")
+    return int(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -198,7 +222,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--bare-processes",
-        type=int,
+        type=at_least_two,
         nargs="*",
         default=[2],
         help="Also run bare trafilatura on these numbers of processes (default 2).",

@@ -15,9 +15,13 @@ BUSY_TIMEOUT_MS = 5000
 # 1,000, about 4 MB). Storing an article writes about a hundred pages, most of them at random
 # places of the story band-key index, and the same pages again and again: checkpointing ten
 # times less often copies each of them once where it was copied several times, and a feed's
-# transaction less often waits for a checkpoint (a changed cycle of 1,000 feeds: 21.5 s
-# instead of 24.3, benchmarks/fetch.py). The write-ahead log then holds up to about 40 MB.
+# transaction less often waits for a checkpoint (a changed cycle of 1,000 feeds,
+# benchmarks/fetch.py --no-peers: 21.5-21.6 s instead of 24.2-24.5). The log is truncated back
+# to ``WAL_KEPT_BYTES`` after a checkpoint that finds it larger (a long transaction, a reader
+# that held a checkpoint back). With ``synchronous = NORMAL`` a power cut (not a crash of the
+# process) can undo the transactions since the last checkpoint: now up to about 40 MB of them.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+WAL_KEPT_BYTES = 64 * 1024 * 1024
 
 
 def open_database(path: str | Path) -> Database:
@@ -34,6 +38,7 @@ def open_database(path: str | Path) -> Database:
             db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_KEPT_BYTES}")
         migrate(db, path=str(path))
     except sqlite3.DatabaseError as exc:
         raise DatabaseUnavailable(f"{path}: cannot open database: {exc}") from exc

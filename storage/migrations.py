@@ -323,6 +323,14 @@ def _summary_in_search(db: Database) -> None:
     db.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
 
 
+def _signatures_of_read_words(db: Database) -> None:
+    """Nothing to change in the tables: story signatures are now made of the words as the
+    watchlists read them (``monitor.stories``, signature version 4), and the window's stored
+    ones are re-made at the next start. The new schema version is there so that a daemon of an
+    older version still running stops (see ``check_not_newer``) instead of storing signatures
+    of the old words next to the new, which would never be re-made."""
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -336,6 +344,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _block_sightings,
     _article_summary,
     _summary_in_search,
+    _signatures_of_read_words,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -58,6 +58,9 @@ def test_the_write_ahead_log_is_copied_back_in_large_steps(tmp_path: Path) -> No
         with db.conn:
             db.execute("INSERT INTO filler VALUES (?)", [b"x" * (page - 100)])
     assert Path(f"{path}-wal").stat().st_size > 1400 * page
+    # ... and truncated back after a checkpoint that finds it larger than this
+    limit = db.execute("PRAGMA journal_size_limit").fetchone()[0]
+    assert limit == storage.db.WAL_KEPT_BYTES
     db.close()
     assert storage.open_database(path).execute("SELECT count(*) FROM filler").fetchone()[0] == 1500
 

@@ -4,6 +4,7 @@ a new GUID or a tracking-parameter URL is the same article."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -240,11 +241,22 @@ def test_signature_survives_storage_round_trip() -> None:
     assert len(set(sig.band_keys)) == stories.BANDS
 
 
+# Latin, Azerbaijani, Turkish and Cyrillic letters, accents composed and not, a ligature,
+# typographic dashes and quotes: every path of the words' folding.
+MIXED = "\n".join(
+    [
+        *WIRE,
+        "Erdoğan və Əliyev Şuşada görüşdü; «Ёлка» и встреча в Баку — snake_case ﬁnal, naïve café.",
+    ]
+)
+
+
 @pytest.mark.parametrize("seed", ["1", "2"])
 def test_signatures_are_the_same_in_every_process(seed: str) -> None:
     """Workers compute signatures that the daemon stores and compares later: the hashes must
-    not depend on the process (str hashing is salted per process)."""
-    text = "\n".join(WIRE)
+    not depend on the process (str hashing is salted per process, and the folding of
+    non-Latin text goes through sets)."""
+    text = MIXED
     script = (
         "import sys; from monitor.stories import signature; "
         "print(signature(sys.stdin.read()).to_bytes().hex())"
@@ -294,6 +306,16 @@ def test_a_documents_signature_is_its_texts(text: str) -> None:
     made = stories.document_signature(document)
     assert made is not None
     assert made == stories.signature(text)
+
+
+def test_signatures_are_those_stored_signatures_were_made_with() -> None:
+    """A change to the words (``watchlists.normalize``, which they share with matching) or to
+    the hashing changes every signature: stored ones must then be re-made, so such a change
+    bumps ``SIGNATURE_VERSION`` and this pinned digest with it."""
+    sig = stories.signature(MIXED)
+    assert sig is not None and sig.shingles == 327
+    digest = hashlib.blake2b(sig.to_bytes(), digest_size=8).hexdigest()
+    assert (stories.SIGNATURE_VERSION, digest) == ("4", "91e8dd2834f46fa7")
 
 
 def test_long_words_that_share_a_prefix_are_told_apart() -> None:

@@ -11,6 +11,10 @@ matching automaton reads: a whole word is then simply a key with a space on both
 script, and a word's position is the number of spaces before it. Both are built from C-level
 string operations; only runs of non-ASCII characters go through Python, once per distinct run
 (cached), because per-word Python code would cap throughput far below what matching needs.
+
+Story signatures (``monitor.stories``) are made of the ``canonical`` words too: a change here
+that changes any word changes stored signatures, and must bump ``SIGNATURE_VERSION`` there
+(a test pins a signature).
 """
 
 from __future__ import annotations
