@@ -89,6 +89,11 @@ def load_pages(bench: Path, sets: list[str], limit: int | None) -> list[tuple[st
     return pages
 
 
+def page_url(port: int, page_id: str) -> str:
+    """Where the page server serves a page (``write_site`` writes it there)."""
+    return f"http://127.0.0.1:{port}/p/{page_id}.html"
+
+
 def write_site(root: Path, pages: list[tuple[str, bytes]], port: int, per_feed: int) -> list[str]:
     (root / "p").mkdir(parents=True)
     (root / "f").mkdir()
@@ -98,7 +103,7 @@ def write_site(root: Path, pages: list[tuple[str, bytes]], port: int, per_feed: 
     for start in range(0, len(pages), per_feed):
         items = "".join(
             f"<item><title>{escape(page_id)}</title>"
-            f"<link>http://127.0.0.1:{port}/p/{page_id}.html</link>"
+            f"<link>{page_url(port, page_id)}</link>"
             f'<guid isPermaLink="false">{escape(page_id)}</guid>'
             f"<pubDate>{format_datetime(PUBLISHED + timedelta(minutes=n), usegmt=True)}</pubDate>"
             "</item>"
@@ -122,10 +127,10 @@ def free_port() -> int:
 
 def bare_trafilatura(pages: list[tuple[str, bytes]], port: int) -> float:
     for page_id, html in pages[:2]:  # warm-up, as the processes below and the workers have
-        _bare_one(html, f"http://127.0.0.1:{port}/p/{page_id}.html")
+        _bare_one(html, page_url(port, page_id))
     started = time.perf_counter()
     for page_id, html in pages:
-        _bare_one(html, f"http://127.0.0.1:{port}/p/{page_id}.html")
+        _bare_one(html, page_url(port, page_id))
     return time.perf_counter() - started
 
 
@@ -157,7 +162,7 @@ def _warm_here(url: str, page_id: str) -> None:
 def bare_processes(pages: list[tuple[str, bytes]], port: int, site: Path, count: int) -> float:
     """``bare_trafilatura`` shared by ``count`` processes, one page per call as it comes."""
     context = multiprocessing.get_context("spawn")
-    urls = [f"http://127.0.0.1:{port}/p/{page_id}.html" for page_id, _ in pages]
+    urls = [page_url(port, page_id) for page_id, _ in pages]
     ids = [page_id for page_id, _ in pages]
     with ProcessPoolExecutor(
         max_workers=count, mp_context=context, initializer=_load_site, initargs=(str(site),)
