@@ -18,7 +18,7 @@ import lxml.html
 from lxml import etree
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from . import cascade
+from . import cascade, fastpaths
 from .clean import STANDFIRST, Dropped, clean_body
 from .errors import ExtractError
 from .links import lazy_anchor_texts
@@ -27,6 +27,7 @@ from .urls import site_of
 
 log = logging.getLogger(__name__)
 cascade.install()
+fastpaths.install()
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -79,8 +80,10 @@ def extract_page(
             raise ExtractError("the page could not be parsed as HTML")
         meta = _metadata(tree, url, date_from_text)
         # trafilatura.bare_extraction(tree, url=url, include_comments=False,
-        # with_metadata=False), less what cannot change its result (cascade.py)
-        found = cascade.extract(tree, url)
+        # with_metadata=False), less what cannot change its result (cascade.py), with its
+        # costliest expressions evaluated in Python (fastpaths.py)
+        with fastpaths.active():
+            found = cascade.extract(tree, url)
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
     if found is None or not found[0].strip():
