@@ -19,7 +19,11 @@ with keep-alive (Python's ``http.server``) on 127.0.0.1 in its own process.
   end, with ``[fetch] workers = N`` (0: extraction in threads of the daemon's own process;
   on a machine with N cores or fewer the workers also match and store, see
   ``monitor.workers.finish_page``); the worker pool is started and warmed up before the clock
-  starts, as in a running daemon.
+  starts, as in a running daemon;
+- "pipeline, 1 worker process finishing its pages whole": 1 worker that also matches and
+  stores, as each worker does when the workers take every core (here the daemon's process
+  would match and store while its one worker extracts, and so use more than one core): the
+  same division of labour as 2 workers on 2 cores, to tell how the pool itself scales.
 
 Each run is repeated (``--repeat``, 3 rounds by default, interleaved so that a slow spell of
 the machine hits every run alike); the table gives the best and the median time and each
@@ -28,7 +32,7 @@ round's, and the ratios compare both the best and the median times.
 Run from the repository root::
 
     .venv/bin/python benchmarks/pipeline.py [--sets ...] [--limit N] [--per-feed 50]
-        [--workers 0 1 2] [--bare-processes 2] [--repeat 3]
+        [--workers 0 1 2] [--bare-processes 2] [--whole 1] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -173,7 +177,9 @@ def bare_processes(pages: list[tuple[str, bytes]], port: int, site: Path, count:
         return time.perf_counter() - started
 
 
-def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
+def pipeline(work: Path, urls: list[str], count: int, *, whole: bool = False) -> tuple[float, int]:
+    """One cycle on ``count`` workers; ``whole``: the workers finish their pages whole (match
+    and store too) whatever the number of cores."""
     work.mkdir()
     config = work / "monitor.toml"
     config.write_text(
@@ -181,6 +187,9 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
         'timeout = "60s"\n[channels.console]\n',
         encoding="utf-8",
     )
+    decide = workers.workers_finish_pages
+    if whole:
+        workers.workers_finish_pages = lambda _count: True
     with open(os.devnull, "w") as quiet:
         app = open_app(load_settings(config), stream=quiet)
         try:
@@ -194,6 +203,7 @@ def pipeline(work: Path, urls: list[str], count: int) -> tuple[float, int]:
         finally:
             app.close()
             workers.shutdown()
+            workers.workers_finish_pages = decide
     return elapsed, report.new_articles
 
 
@@ -204,10 +214,11 @@ def bare_label(count: int) -> str:
     return f"bare trafilatura, {count} processes"
 
 
-def label(count: int) -> str:
+def label(count: int, *, whole: bool = False) -> str:
     if count == 0:
         return "pipeline, in-process threads"
-    return f"pipeline, {count} worker process{'es' if count > 1 else ''}"
+    name = f"pipeline, {count} worker process{'es' if count > 1 else ''}"
+    return f"{name} finishing its pages whole" if whole else name
 
 
 def at_least_two(value: str) -> int:
@@ -231,6 +242,14 @@ def main() -> None:
         nargs="*",
         default=[2],
         help="Also run bare trafilatura on these numbers of processes (default 2).",
+    )
+    parser.add_argument(
+        "--whole",
+        type=int,
+        nargs="*",
+        default=[1],
+        help="Also run the pipeline on these numbers of workers finishing their pages whole "
+        "(default 1).",
     )
     parser.add_argument("--repeat", type=int, default=3, help="Rounds (default 3).")
     args = parser.parse_args()
@@ -262,6 +281,11 @@ def main() -> None:
                     seconds, count_stored = pipeline(root / f"r{round_}w{count}", urls, count)
                     times.setdefault(label(count), []).append(seconds)
                     stored[label(count)] = count_stored
+                for count in args.whole:
+                    work = root / f"r{round_}w{count}whole"
+                    seconds, count_stored = pipeline(work, urls, count, whole=True)
+                    times.setdefault(label(count, whole=True), []).append(seconds)
+                    stored[label(count, whole=True)] = count_stored
         finally:
             server.terminate()
             server.wait()
@@ -295,6 +319,11 @@ def main() -> None:
             print(f"pipeline on {count} worker(s) / bare trafilatura: {ratio(label(count), BARE)}")
     if label(1) in times and label(2) in times:
         print(f"pipeline, 2 workers / 1 worker: {ratio(label(2), label(1))}")
+    if label(1, whole=True) in times and label(2) in times:
+        print(
+            "pipeline, 2 workers / 1 worker finishing its pages whole (the same division of "
+            f"labour): {ratio(label(2), label(1, whole=True))}"
+        )
     for count in args.bare_processes:
         print(f"bare trafilatura, {count} processes / 1: {ratio(bare_label(count), BARE)}")
 
