@@ -24,7 +24,7 @@ ms/page and, per set, news-monitor's time overhead over trafilatura.
 Run from the repository root::
 
     .venv/bin/python benchmarks/extraction.py [--sets ...] [--limit N] [--out DIR]
-        [--bench-dir DIR] [--leaks] [--json]
+        [--bench-dir DIR] [--leaks] [--json] [--split] [--plain-xpath]
 
 The bench folder defaults to ``<repo>/../shared/bench/extraction`` (override with
 ``--bench-dir`` or the environment variable ``NEWS_MONITOR_BENCH_DIR``); outputs default to
@@ -32,6 +32,10 @@ The bench folder defaults to ``<repo>/../shared/bench/extraction`` (override wit
 (scored on those pages only). ``--leaks`` lists, after the table, each boilerplate snippet
 that leaked into news-monitor's output, grouped by page, to help tune cleaning rules.
 ``--json`` prints the same figures as one JSON document instead of the table.
+
+``--plain-xpath`` runs the news-monitor rows with trafilatura's XPath expressions all
+evaluated by libxml2, as before ``monitor/fastpaths.py``: the same text, to measure what the
+Python evaluation saves.
 
 ``--split`` also scores each set's two halves apart: a page belongs to the development half
 ("dev") or the held-out half ("held") by the first byte of the SHA-1 of its id (even: dev).
@@ -110,11 +114,11 @@ def _trafilatura(html: bytes, url: str | None) -> str:
 CLEANING_SECONDS: list[float] = []  # clean_body's own time, one entry per call
 
 
-def _news_monitor(*, clean: bool = True) -> Extractor:
+def _news_monitor(*, clean: bool = True, plain_xpath: bool = False) -> Extractor:
     # The checkout this file lives in, rather than whichever news-monitor is installed.
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from monitor import extract
+    from monitor import extract, fastpaths
     from monitor.errors import ExtractError
     from monitor.extract import extract_page
 
@@ -127,6 +131,13 @@ def _news_monitor(*, clean: bool = True) -> Extractor:
         except ExtractError:
             return ""
 
+    if plain_xpath:  # libxml2 evaluates every expression, as before monitor/fastpaths.py
+
+        def plain(html: bytes, url: str | None) -> str:
+            with fastpaths.evaluated_by_libxml2():
+                return run(html, url)
+
+        return plain
     return run
 
 
@@ -409,6 +420,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--split", action="store_true", help="also score the dev and held-out halves apart"
     )
+    parser.add_argument(
+        "--plain-xpath",
+        action="store_true",
+        help="news-monitor without monitor/fastpaths.py (libxml2 evaluates every expression)",
+    )
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be 1 or more")
@@ -423,8 +439,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise BenchError(f"no set {set_name!r} in {bench} (no {set_name}/truth folder there)")
     tools: dict[str, Extractor] = {
         "trafilatura": _trafilatura,
-        "news-monitor (no cleaning)": _news_monitor(clean=False),
-        "news-monitor": _news_monitor(),
+        "news-monitor (no cleaning)": _news_monitor(clean=False, plain_xpath=args.plain_xpath),
+        "news-monitor": _news_monitor(plain_xpath=args.plain_xpath),
     }
     report: dict[str, Any] = {
         "bench_dir": str(bench),

@@ -190,20 +190,22 @@ def pipeline(work: Path, urls: list[str], count: int, *, whole: bool = False) ->
     decide = workers.workers_finish_pages
     if whole:
         workers.workers_finish_pages = lambda _count: True
-    with open(os.devnull, "w") as quiet:
-        app = open_app(load_settings(config), stream=quiet)
-        try:
-            for url in urls:
-                feeds.add_feed(app.db, url)
-            if count:
-                asyncio.run(workers.warm_up(count, str(app.settings.watchlists)))
-            started = time.perf_counter()
-            report = asyncio.run(run_cycle(app))
-            elapsed = time.perf_counter() - started
-        finally:
-            app.close()
-            workers.shutdown()
-            workers.workers_finish_pages = decide
+    try:
+        with open(os.devnull, "w") as quiet:
+            app = open_app(load_settings(config), stream=quiet)
+            try:
+                for url in urls:
+                    feeds.add_feed(app.db, url)
+                if count:
+                    asyncio.run(workers.warm_up(count, str(app.settings.watchlists)))
+                started = time.perf_counter()
+                report = asyncio.run(run_cycle(app))
+                elapsed = time.perf_counter() - started
+            finally:
+                app.close()
+                workers.shutdown()
+    finally:
+        workers.workers_finish_pages = decide
     return elapsed, report.new_articles
 
 
@@ -218,7 +220,15 @@ def label(count: int, *, whole: bool = False) -> str:
     if count == 0:
         return "pipeline, in-process threads"
     name = f"pipeline, {count} worker process{'es' if count > 1 else ''}"
-    return f"{name} finishing its pages whole" if whole else name
+    if whole:
+        return f"{name} finishing {'their' if count > 1 else 'its'} pages whole"
+    return name
+
+
+def at_least_one(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of workers of 1 or more")
+    return int(value)
 
 
 def at_least_two(value: str) -> int:
@@ -245,7 +255,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--whole",
-        type=int,
+        type=at_least_one,
         nargs="*",
         default=[1],
         help="Also run the pipeline on these numbers of workers finishing their pages whole "
@@ -319,7 +329,8 @@ def main() -> None:
             print(f"pipeline on {count} worker(s) / bare trafilatura: {ratio(label(count), BARE)}")
     if label(1) in times and label(2) in times:
         print(f"pipeline, 2 workers / 1 worker: {ratio(label(2), label(1))}")
-    if label(1, whole=True) in times and label(2) in times:
+    # 2 workers finish their pages whole only where they take every core (2 or fewer)
+    if label(1, whole=True) in times and label(2) in times and workers.workers_finish_pages(2):
         print(
             "pipeline, 2 workers / 1 worker finishing its pages whole (the same division of "
             f"labour): {ratio(label(2), label(1, whole=True))}"

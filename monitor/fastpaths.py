@@ -1,14 +1,17 @@
 """trafilatura's costliest XPath expressions, evaluated in Python with the same result.
 
-Four of the expressions trafilatura prunes a page's tree with (``RAW_TREE_PRUNE_XPATH``,
-``REMOVE_COMMENTS_AND_LISTS_XPATH``, ``OVERALL_DISCARD_XPATH``) test the ``id`` and ``class``
-attributes of elements with EXSLT regular expressions (``re:test``). libxml2 cannot run
-these itself: for every element of the tags named, lxml calls back into Python with each
-argument turned into a list of strings, which makes these four about a fifth of trafilatura's
-time on a news page (5.4 of 27 ms over the two public extraction benchmark sets). The same
-tests written in Python - one pass over the tree, the attributes read with ``get``, the same
-patterns searched with the same ``re`` module - return the same elements, in the same
-(document) order, in a fraction of that.
+Eight of the expressions trafilatura works with - those that prune a page's tree
+(``RAW_TREE_PRUNE_XPATH``, ``REMOVE_COMMENTS_AND_LISTS_XPATH``, ``OVERALL_DISCARD_XPATH``),
+find the article's container (``BODY_XPATH``) and clean the page for its baseline
+(``BASIC_CLEAN_XPATH``) - test the ``id`` and ``class`` attributes of elements with EXSLT
+regular expressions (``re:test``). libxml2 cannot run these itself: for every element of the
+tags named, lxml calls back into Python with each argument turned into a list of strings:
+close to a third of trafilatura's time on a news page. The same tests written in Python - one
+pass over the tree, the attributes read with ``get``, the same patterns searched with the same
+``re`` module - return the same elements, in the same (document) order, in about a third of
+the time: news-monitor's whole extraction, metadata and cleaning included, went from about as
+long as trafilatura's alone to a fifth less (``benchmarks/extraction.py``, with and without
+``--plain-xpath``, which runs news-monitor without them; the texts are the same).
 
 The replacements follow XPath 1.0 and lxml to the letter:
 
@@ -19,17 +22,20 @@ The replacements follow XPath 1.0 and lxml to the letter:
   ``starts-with(@id|@class, ...)``) is the value of whichever of them comes first on the
   element (XPath's string value of a node-set: its first node in document order; lxml's
   ``re:test`` takes the same first node);
-- ``re:test(s, p)`` is ``re.search(p, s)``, as lxml does it; ``translate``, ``contains`` and
-  ``starts-with`` are their str equivalents.
+- ``re:test(s, p)`` is ``re.search(p, s)``, as lxml does it (flag "i": ``re.IGNORECASE``);
+  ``translate``, ``contains`` and ``starts-with`` are their str equivalents;
+- ``.//*[...][1]`` is the first match among each parent's children, ``(.//*[...])[1]`` the
+  first match of all.
 
-An expression is replaced only when its text, spaces aside, is the one written out below: a
-trafilatura that changes an expression keeps its own. ``install`` swaps the stand-ins into
-trafilatura's lists of expressions (the lists every module of trafilatura shares), once. A
-stand-in evaluates in Python only inside ``active()`` (news-monitor's own extraction, in the
-thread running it): any other use of trafilatura in the process - the benchmarks' bare
-trafilatura runs - gets the original expression, as does a call given anything but an
-element, or variables. A test compares both, element by element, on pages that exercise
-every branch, and the text of whole extractions with and without the stand-ins.
+An expression is replaced only when its text is the one written out below, but for the
+spaces between its tokens (those inside its quoted patterns count): a trafilatura that
+changes an expression keeps its own. ``install`` swaps the stand-ins into trafilatura's
+lists of expressions (the lists every module of trafilatura shares) and its module-level
+expressions, once. A stand-in evaluates in Python only inside ``active()`` (news-monitor's
+own extraction, in the thread running it): any other use of trafilatura in the process - the
+benchmarks' bare trafilatura runs - gets the original expression, as does a call given
+anything but an element, or variables. Tests compare both, element by element, on every call
+made while extracting the fixture pages and on a page written to trip each rule above.
 """
 
 from __future__ import annotations
@@ -75,6 +81,17 @@ def _first_of(element: Any, a: str, b: str) -> str:
 def _searcher(pattern: str) -> Callable[[str], bool]:
     search = re.compile(pattern).search
     return lambda text: search(text) is not None
+
+
+_LITERAL = re.compile(r"('[^']*'|\"[^\"]*\")")
+
+
+def normalized(path: str) -> str:
+    """An expression's text with the spaces between its tokens evened out, its quoted
+    literals (the patterns, where a space counts) left as they are."""
+    return "".join(
+        part if i % 2 else " ".join(part.split()) for i, part in enumerate(_LITERAL.split(path))
+    )
 
 
 def _has_descendant(element: Any, tag: str) -> bool:
@@ -330,25 +347,25 @@ FIRST = "first"  # ``(.//*[...])[1]``: the first in document order, if any
 
 _BODY_TAGS = ("article", "div", "main", "section")
 
-# Expression text (spaces aside) -> the tags its ``.//*`` step keeps (none: every element),
+# Expression text (``normalized``) -> the tags its ``.//*`` step keeps (none: every element),
 # the test of one element, and which of the elements that pass it returns.
 REPLACEMENTS: dict[str, tuple[tuple[str, ...], Predicate, str]] = {
-    " ".join(RAW_TREE_PRUNE.split()): (("div", "section", "aside"), _raw_tree_prune, EVERY),
-    " ".join(REMOVE_COMMENTS_AND_LISTS.split()): (
+    normalized(RAW_TREE_PRUNE): (("div", "section", "aside"), _raw_tree_prune, EVERY),
+    normalized(REMOVE_COMMENTS_AND_LISTS): (
         ("div", "list", "section", "details", "ol", "ul"),
         _comments_and_lists,
         EVERY,
     ),
-    " ".join(OVERALL_DISCARD.split()): (
+    normalized(OVERALL_DISCARD): (
         ("div", "item", "list", "p", "section", "span"),
         _overall_discard,
         EVERY,
     ),
-    " ".join(HIDDEN_OR_REPLIES.split()): ((), _hidden_or_replies, EVERY),
-    " ".join(ARTICLE_BODY.split()): (_BODY_TAGS, _article_body, FIRST_OF_EACH_PARENT),
-    " ".join(STORY_BODY.split()): (_BODY_TAGS, _story_body, FIRST),
-    " ".join(CONTENT_BODY.split()): (_BODY_TAGS, _content_body, FIRST),
-    " ".join(BASIC_CLEAN.split()): ((), _basic_clean, EVERY),
+    normalized(HIDDEN_OR_REPLIES): ((), _hidden_or_replies, EVERY),
+    normalized(ARTICLE_BODY): (_BODY_TAGS, _article_body, FIRST_OF_EACH_PARENT),
+    normalized(STORY_BODY): (_BODY_TAGS, _story_body, FIRST),
+    normalized(CONTENT_BODY): (_BODY_TAGS, _content_body, FIRST),
+    normalized(BASIC_CLEAN): ((), _basic_clean, EVERY),
 }
 
 
@@ -377,6 +394,18 @@ def active() -> Iterator[None]:
         _state.on = before
 
 
+@contextmanager
+def evaluated_by_libxml2() -> Iterator[None]:
+    """Every stand-in calls its original expression in this thread while the block runs,
+    even inside ``active()`` (to measure what the stand-ins save)."""
+    before = getattr(_state, "off", False)
+    _state.off = True
+    try:
+        yield
+    finally:
+        _state.off = before
+
+
 class PythonPath:
     """An XPath expression's stand-in: called on an element, the descendants of the given
     tags (or all descendant elements) that pass ``test``, in document order."""
@@ -388,8 +417,18 @@ class PythonPath:
         self._test = test
         self._pick = pick
 
+    def __str__(self) -> str:  # as an XPath prints (trafilatura logs the expression it used)
+        return str(self.path)
+
+    __repr__ = __str__
+
     def __call__(self, context: Any, **variables: Any) -> Any:
-        if variables or not getattr(_state, "on", False) or not isinstance(context, etree._Element):
+        if (
+            variables
+            or not getattr(_state, "on", False)
+            or getattr(_state, "off", False)
+            or not isinstance(context, etree._Element)
+        ):
             return self.original(context, **variables)
         test = self._test
         passed = (e for e in context.iterdescendants(*self._tags) if test(e))
@@ -413,7 +452,7 @@ def replacement(expression: Any) -> PythonPath | None:
     path = getattr(expression, "path", None)
     if not isinstance(expression, etree.XPath) or not isinstance(path, str):
         return None
-    found = REPLACEMENTS.get(" ".join(path.split()))
+    found = REPLACEMENTS.get(normalized(path))
     return PythonPath(expression, *found) if found else None
 
 
@@ -429,7 +468,6 @@ def install() -> int:
     global _installed
     if _installed:
         return 0
-    _installed = True
     made: dict[int, PythonPath | None] = {}
 
     def stand_in(expression: Any) -> PythonPath | None:
@@ -451,6 +489,7 @@ def install() -> int:
             elif isinstance(value, etree.XPath) and (found := stand_in(value)) is not None:
                 setattr(module, attribute, found)
     STAND_INS.extend(found for found in made.values() if found is not None)
+    _installed = True
     replaced = len(STAND_INS)
     if replaced < len(REPLACEMENTS):
         log.debug(
