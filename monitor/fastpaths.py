@@ -45,7 +45,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from lxml import etree
@@ -384,26 +384,25 @@ _state = threading.local()
 
 
 @contextmanager
-def active() -> Iterator[None]:
-    """Evaluate the stand-ins in Python in this thread while the block runs."""
-    before = getattr(_state, "on", False)
-    _state.on = True
+def _raised(flag: str) -> Iterator[None]:
+    """The thread's ``flag`` set while the block runs (and as it was after)."""
+    before = getattr(_state, flag, False)
+    setattr(_state, flag, True)
     try:
         yield
     finally:
-        _state.on = before
+        setattr(_state, flag, before)
 
 
-@contextmanager
-def evaluated_by_libxml2() -> Iterator[None]:
+def active() -> AbstractContextManager[None]:
+    """Evaluate the stand-ins in Python in this thread while the block runs."""
+    return _raised("on")
+
+
+def evaluated_by_libxml2() -> AbstractContextManager[None]:
     """Every stand-in calls its original expression in this thread while the block runs,
     even inside ``active()`` (to measure what the stand-ins save)."""
-    before = getattr(_state, "off", False)
-    _state.off = True
-    try:
-        yield
-    finally:
-        _state.off = before
+    return _raised("off")
 
 
 class PythonPath:
