@@ -79,6 +79,9 @@ assert len(_POSITION_MULTIPLIERS) == SHINGLE_WORDS
 _WORD_BYTES = 32  # longer words are hashed whole another way (see _word_hashes)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
+# The prime's powers modulo 2**64: hashing k zero bytes multiplies by the k-th (x ^ 0 == x).
+_FNV_PRIME_POWERS = tuple(np.uint64(pow(0x100000001B3, k, 1 << 64)) for k in range(_WORD_BYTES + 1))
+_BAND_PREFIXES = tuple(struct.pack("<H", band) for band in range(BANDS))
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,18 @@ class Signature:
     @cached_property
     def band_keys(self) -> list[int]:
         """The LSH band keys, signed 64-bit integers hashing a band's number with its rows
-        (computed once; a signature made on a worker carries them)."""
-        keys = []
-        for band in range(BANDS):
-            rows = self.minhashes[band * ROWS : (band + 1) * ROWS]
-            digest = hashlib.blake2b(struct.pack(f"<H{ROWS}Q", band, *rows), digest_size=8)
-            keys.append(int.from_bytes(digest.digest(), "little", signed=True))
-        return keys
+        (BLAKE2b of ``struct.pack("<H{ROWS}Q", band, *rows)``; computed once, the values
+        packed in one call: a signature made on a worker carries them)."""
+        packed = self.to_bytes()
+        blake2b, width = hashlib.blake2b, ROWS * 8
+        return [
+            int.from_bytes(
+                blake2b(prefix + packed[band * width : (band + 1) * width], digest_size=8).digest(),
+                "little",
+                signed=True,
+            )
+            for band, prefix in enumerate(_BAND_PREFIXES)
+        ]
 
 
 def words(text: str) -> list[str]:
@@ -147,12 +155,16 @@ def _word_hashes(distinct: list[str]) -> npt.NDArray[np.uint64]:
     The rare longer word (a 17-letter Russian word is 34 bytes) is hashed whole with BLAKE2b,
     so words sharing their first ``_WORD_BYTES`` bytes stay apart."""
     encoded = list(map(str.encode, distinct))
-    table = np.array(encoded, dtype=f"S{_WORD_BYTES}").view(np.uint8)
-    table = table.reshape(len(encoded), _WORD_BYTES)
-    hashes = np.full(len(encoded), _FNV_OFFSET, dtype=np.uint64)
-    for column in range(_WORD_BYTES):
-        hashes = (hashes ^ table[:, column]) * _FNV_PRIME
     lengths = np.fromiter(map(len, encoded), dtype=np.uint64, count=len(encoded))
+    # Columns past the longest word hold only the zero padding: their rounds are one
+    # multiplication by the prime's power.
+    width = min(_WORD_BYTES, int(lengths.max(initial=0)))
+    hashes = np.full(len(encoded), _FNV_OFFSET, dtype=np.uint64)
+    if width:
+        table = np.array(encoded, dtype=f"S{width}").view(np.uint8).reshape(len(encoded), width)
+        for column in range(width):
+            hashes = (hashes ^ table[:, column]) * _FNV_PRIME
+    hashes = hashes * _FNV_PRIME_POWERS[_WORD_BYTES - width]
     hashes = _splitmix64(hashes ^ lengths)
     for i in np.flatnonzero(lengths > _WORD_BYTES).tolist():
         digest = hashlib.blake2b(encoded[i], digest_size=8).digest()
