@@ -80,7 +80,9 @@ _WORD_BYTES = 32  # longer words are hashed whole another way (see _word_hashes)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 # The prime's powers modulo 2**64: hashing k zero bytes multiplies by the k-th (x ^ 0 == x).
-_FNV_PRIME_POWERS = tuple(np.uint64(pow(int(_FNV_PRIME), k, 1 << 64)) for k in range(_WORD_BYTES + 1))
+_FNV_PRIME_POWERS = tuple(
+    np.uint64(pow(int(_FNV_PRIME), k, 1 << 64)) for k in range(_WORD_BYTES + 1)
+)
 _BAND_PREFIXES = tuple(struct.pack("<H", band) for band in range(BANDS))
 
 
