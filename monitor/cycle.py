@@ -27,7 +27,7 @@ from storage import SchemaTooNew, articles, boilerplate, clock, entries, feeds
 from storage.feeds import Feed
 from storage.transaction import write_transaction
 
-from . import schedule, stories, workers
+from . import schedule, workers
 from .app import App
 from .channels.render import one_line
 from .errors import ExtractError, FeedParseError, FetchError, WorkerLost
@@ -223,12 +223,11 @@ async def _all_or_none(calls: Iterable[Awaitable[T]]) -> list[T]:
 
 
 def _forget_stale_blocks(app: App) -> None:
-    """Housekeeping after the alerts are out (stale learned boilerplate; once a day, the band
-    keys of articles out of the story window): a busy database only postpones it."""
+    """Housekeeping after the alerts are out (stale learned boilerplate): a busy database only
+    postpones it."""
     try:
         with write_transaction(app.db):
             boilerplate.forget_stale(app.db, min_articles=app.settings.clean.learn_after)
-        stories.prune_bands(app.db)
     except sqlite3.OperationalError as exc:
         log.warning("housekeeping postponed to the next cycle: %s", exc)
 

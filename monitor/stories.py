@@ -33,14 +33,13 @@ import struct
 import unicodedata
 from collections.abc import Set
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
-from storage import clock, meta, stories
+from storage import meta, stories
 from storage.transaction import write_transaction
 from watchlists import Document
 from watchlists.normalize import canonical
@@ -54,10 +53,11 @@ CONTAINMENT = 0.8  # ... or this share of the shorter text's shingles inside the
 MIN_SHINGLES = 20  # shorter texts (a teaser, a headline) are never grouped by similarity
 SHORT_SHINGLES = 100  # below this on either side, the headlines must agree too
 WINDOW_DAYS = 7.0  # only articles stored this recently are candidates
-# Bumped whenever the shingle hashing or the band keys change: signatures stored by an older
-# version are re-made from the stored texts at the next start (``refresh_signatures``), so a
-# copy of a story stored before an upgrade still finds its story after it.
-SIGNATURE_VERSION = "4"
+# Bumped whenever the shingle hashing or the band keys change (or how they are stored: 5 keeps
+# the keys with the signature): signatures stored by an older version are re-made from the
+# stored texts at the next start (``refresh_signatures``), so a copy of a story stored before
+# an upgrade still finds its story after it.
+SIGNATURE_VERSION = "5"
 
 _BIN_BITS = PERMUTATIONS.bit_length() - 1  # PERMUTATIONS is a power of two
 _EMPTY = 1 << 64
@@ -317,7 +317,7 @@ def refresh_signatures(db: Database) -> int:
         return 0
     with write_transaction(db):  # read inside: no article stored meanwhile loses its keys
         signed = stories.signed_articles(db)
-        stories.forget_all_bands(db)
+        stories.reload_band_indexes(db)
         for article_id, text in signed:
             sig = signature(text)
             stories.replace_signature(
@@ -332,17 +332,3 @@ def refresh_signatures(db: Database) -> int:
 
 
 _VERSION_KEY = "story_signature_version"
-_PRUNED_KEY = "story_bands_pruned_at"
-PRUNE_EVERY_S = 86400.0
-
-
-def prune_bands(db: Database, *, every_s: float = PRUNE_EVERY_S) -> int | None:
-    """Delete stale band keys when the last pruning is older than ``every_s`` (one pass over
-    the keys: once a day, not per article); return how many went, None when not due."""
-    last = meta.get(db, _PRUNED_KEY)
-    if last is not None and clock.parse(last) > clock.now() - timedelta(seconds=every_s):
-        return None
-    with write_transaction(db):
-        gone = stories.forget_stale_bands(db)
-        meta.put(db, _PRUNED_KEY, clock.iso_now())
-    return gone

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from lxml import etree
 from sqlite_utils import Database
 
-from storage import SchemaTooNew, boilerplate, open_database
+from storage import SchemaTooNew, boilerplate, open_database, stories
 from storage.articles import NewArticle
 from storage.transaction import write_transaction
 from watchlists import Document, Match, Matcher, load_dir
@@ -316,7 +316,8 @@ def _database(path: str) -> Database:
         for old in _databases.values():
             old.close()
         _databases.clear()
-        _databases[path] = open_database(path)
+        _databases[path] = db = open_database(path)
+        stories.load_band_index(db)  # a worker opens the database to store: load it now
     db = _databases[path]
     if db.conn.in_transaction:
         db.conn.rollback()

@@ -12,14 +12,16 @@ from .migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
 # WAL pages written before a commit copies them back into the database (SQLite's default is
-# 1,000, about 4 MB). Storing an article writes about a hundred pages, most of them at random
-# places of the story band-key index, and the same pages again and again: checkpointing ten
-# times less often copies each of them once where it was copied several times, and a feed's
-# transaction less often waits for a checkpoint (a changed cycle of 1,000 feeds,
-# benchmarks/fetch.py --no-peers: 21.5-21.6 s instead of 24.2-24.5). The log is truncated back
-# to ``WAL_KEPT_BYTES`` after a checkpoint that finds it larger (a long transaction, a reader
-# that held a checkpoint back). With ``synchronous = NORMAL`` a power cut (not a crash of the
-# process) can undo the transactions since the last checkpoint: now up to about 40 MB of them.
+# 1,000, about 4 MB). Storing articles writes the same pages again and again (the full-text
+# index's, the latest rows' of each table): checkpointing ten times less often copies each of
+# them once where it was copied several times, and a feed's transaction less often waits for a
+# checkpoint (measured when storing an article also wrote some sixty random pages of a story
+# band-key table, now kept in memory instead, see storage.bandindex: a changed cycle of 1,000
+# feeds, benchmarks/fetch.py --no-peers, 21.5-21.6 s instead of 24.2-24.5). The log is
+# truncated back to ``WAL_KEPT_BYTES`` after a checkpoint that finds it larger (a long
+# transaction, a reader that held a checkpoint back). With ``synchronous = NORMAL`` a power cut
+# (not a crash of the process) can undo the transactions since the last checkpoint: now up to
+# about 40 MB of them.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 WAL_KEPT_BYTES = 64 * 1024 * 1024
 

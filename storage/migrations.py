@@ -331,6 +331,17 @@ def _signatures_of_read_words(db: Database) -> None:
     of the old words next to the new, which would never be re-made."""
 
 
+def _band_keys_with_signatures(db: Database) -> None:
+    """An article's LSH band keys are kept in its signature row, looked up through an index
+    each process keeps in memory (``storage.bandindex``): the key table goes, and its daily
+    pruning mark. The keys are made from the stored texts at the next start (signature
+    version 5)."""
+    if "band_keys" not in db["article_signatures"].columns_dict:
+        db.execute("ALTER TABLE article_signatures ADD COLUMN band_keys BLOB")
+    db.execute("DROP TABLE IF EXISTS story_band_keys")
+    db.execute("DELETE FROM meta WHERE key = 'story_bands_pruned_at'")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1,
     _v2,
@@ -345,6 +356,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _article_summary,
     _summary_in_search,
     _signatures_of_read_words,
+    _band_keys_with_signatures,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -8,14 +8,27 @@ Once the lock is held, the schema version is read: a newer version of news-monit
 upgraded the file since this process opened it (its migration takes the same lock), and this
 code's writes would no longer fit its tables. The transaction then writes nothing and raises
 SchemaTooNew (a running daemon stops on it).
+
+Each transaction begun here gets a serial number (``serial``), for the in-memory caches that
+must tell a row this connection wrote in the transaction under way (it may yet be rolled back)
+from rows already committed (see ``storage.bandindex``).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlite_utils import Database
+
+_SERIALS: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+def serial(db: Database) -> int:
+    """The number of write transactions begun on ``db`` (by ``write_transaction``) so far: the
+    current one's serial while one is under way."""
+    return _SERIALS.get(db, 0)
 
 
 @contextmanager
@@ -25,6 +38,7 @@ def write_transaction(db: Database) -> Iterator[Database]:
             yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
+    _SERIALS[db] = _SERIALS.get(db, 0) + 1
     try:
         _check_schema(db)
         yield db
