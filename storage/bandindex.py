@@ -160,8 +160,8 @@ class BandIndex:
         if not rows:
             return
         if sum(len(blob) for _, blob in rows) >= MERGE_AT * _KEY.itemsize:
-            self._flush(db)  # many rows (a process that stored nothing for a while): a run
-            self._add_rows(rows)
+            self._flush(db)  # many rows (a process that stored nothing for a while): runs
+            self._add_rows(rows, 0)
         else:
             for article_id, blob in rows:
                 for key in unpack(blob):
@@ -185,14 +185,14 @@ class BandIndex:
             "SELECT article_id, band_keys FROM article_signatures "
             "WHERE band_keys IS NOT NULL ORDER BY article_id"
         )
-        last = self._add_rows(rows)
+        last = self._add_rows(rows, TIERS - 1)
         self.generation, self.loaded = generation, True
         self._read_up_to(db, last)
 
-    def _add_rows(self, rows: Iterable[tuple[int, bytes]]) -> int:
-        """Rows of (article id, keys), in id order, as runs of the largest size; return the
-        last id (0: none)."""
-        largest = MERGE_AT * FANOUT ** (TIERS - 1)
+    def _add_rows(self, rows: Iterable[tuple[int, bytes]], tier: int) -> int:
+        """Rows of (article id, keys), in id order, as runs of the given tier's size; return
+        the last id (0: none)."""
+        largest = MERGE_AT * FANOUT**tier
         chunk: list[tuple[int, bytes]] = []
         size = last = 0
         for article_id, blob in rows:
@@ -203,9 +203,9 @@ class BandIndex:
             chunk.append((last, bytes(blob)))
             size += len(blob) // _KEY.itemsize
             if size >= largest:
-                self._add_run(chunk, TIERS - 1)
+                self._add_run(chunk, tier)
                 chunk, size = [], 0
-        self._add_run(chunk, TIERS - 1)
+        self._add_run(chunk, tier)
         return last
 
     def _remember(self, article_id: int, keys: Iterable[int]) -> None:
@@ -224,6 +224,7 @@ class BandIndex:
         )
         entries.sort()
         self.runs.append(_Run(entries, tier, max(article_id for article_id, _ in chunk)))
+        self._compact()
 
     def _flush(self, db: Database) -> None:
         """Make the latest additions a run, merge full tiers, and drop the runs whose articles
@@ -249,6 +250,10 @@ class BandIndex:
         }
         self.latest_count = sum(len(ids) for ids in self.latest.values())
         self.runs = [run for run in self.runs if run.last_id >= oldest]
+        self._compact()
+
+    def _compact(self) -> None:
+        """Merge the last ``FANOUT`` runs while they are all of one tier below the largest."""
         while len(self.runs) >= FANOUT:
             tail = self.runs[-FANOUT:]
             tier = tail[0].tier

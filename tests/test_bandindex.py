@@ -192,7 +192,8 @@ def test_runs_merge_keep_every_key_and_go_when_their_articles_left_the_window(
 ) -> None:
     monkeypatch.setattr(bandindex, "MERGE_AT", 2 * BANDS)  # a run every two articles
     monkeypatch.setattr(bandindex, "FANOUT", 2)
-    db = connect(tmp_path / "m.db")
+    db, idle = connect(tmp_path / "m.db"), connect(tmp_path / "m.db")
+    assert found(idle, [7]) == []  # loaded now, empty; it catches up on many rows later
 
     def store(article_id: int) -> None:
         with write_transaction(db):
@@ -200,6 +201,10 @@ def test_runs_merge_keep_every_key_and_go_when_their_articles_left_the_window(
 
     for article_id in range(1, 17):
         store(article_id)
+        if article_id == 14:  # 14 articles at once: runs of the same sizes
+            bandindex.of(idle).catch_up(idle)
+            tiers = [(run.tier, run.last_id) for run in bandindex.of(idle).runs]
+            assert tiers == [(2, 8), (1, 12), (0, 14)]
     index = bandindex.of(db)  # 15 articles read: runs of 8, 4 and 2 articles, 1 in the dict
     assert [(run.tier, run.last_id) for run in index.runs] == [(2, 8), (1, 12), (0, 14)]
     assert found(db, [7]) == list(range(1, 17))
