@@ -164,11 +164,7 @@ class BandIndex:
             self._add_rows(rows, 0)
         else:
             for article_id, blob in rows:
-                for key in unpack(blob):
-                    ids = self.latest.setdefault(key, [])
-                    if article_id not in ids:  # a row of the transaction under way, read again
-                        ids.append(article_id)
-                        self.latest_count += 1
+                self._remember(int(article_id), unpack(blob))
         self._read_up_to(db, int(rows[-1][0]))
         if self.latest_count >= MERGE_AT:
             self._flush(db)
@@ -210,8 +206,10 @@ class BandIndex:
 
     def _remember(self, article_id: int, keys: Iterable[int]) -> None:
         for key in keys:
-            self.latest.setdefault(key, []).append(article_id)
-            self.latest_count += 1
+            ids = self.latest.setdefault(key, [])
+            if article_id not in ids:  # a row of the transaction under way, read again
+                ids.append(article_id)
+                self.latest_count += 1
 
     def _add_run(self, chunk: list[tuple[int, bytes]], tier: int) -> None:
         if not chunk:
