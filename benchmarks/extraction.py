@@ -111,7 +111,7 @@ def _trafilatura(html: bytes, url: str | None) -> str:
     return text if isinstance(text, str) else ""
 
 
-CLEANING_SECONDS: list[float] = []  # clean_body's own time, one entry per call
+CLEANING_SECONDS: list[float] = []  # prune_boxes' and clean_body's own time, per call
 
 
 def _news_monitor(*, clean: bool = True, plain_xpath: bool = False) -> Extractor:
@@ -123,6 +123,8 @@ def _news_monitor(*, clean: bool = True, plain_xpath: bool = False) -> Extractor
     from monitor.extract import extract_page
 
     if clean and not hasattr(extract.clean_body, "timed"):
+        # the cleaning stage: the boxes taken out of the page, then the body's furniture
+        extract.prune_boxes = _timed(extract.prune_boxes)
         extract.clean_body = _timed(extract.clean_body)
 
     def run(html: bytes, url: str | None) -> str:

@@ -1,6 +1,9 @@
 """Cleaning: removing page furniture that trafilatura lets through, block by block.
 
-The order, on trafilatura's XML body (so page structure and links are still visible):
+Before trafilatura reads the page, the boxes ``furniture.toml`` names by their class or id (a
+call-to-action box, a promotion) are taken out of it (``prune_boxes``): trafilatura keeps what
+sits inside the article's container, and such a box often does. Then, on trafilatura's XML body
+(so page structure and links are still visible):
 
 1. Flatten the body into blocks (paragraphs, headings, list items, quotes, tables), each with
    its text, word count and words inside links; a layout table (paragraphs in its cells) is
@@ -31,17 +34,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml.etree import Element, SubElement, _Element, strip_tags
+from lxml.html import HtmlElement
 from trafilatura.xml import xmltotxt
 
 from .furniture import (
     SHORT_LINE_WORDS,
     WORDS,
     Block,
+    BoxRule,
     Dropped,
     Rule,
     RuleSet,
     default_rules,
     fingerprint,
+    load_boxes,
     load_rules,
     normal,
 )
@@ -54,9 +60,18 @@ __all__ = [
     "headline_prints",
     "load_rules",
     "normal",
+    "prune_boxes",
 ]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
+# The page's elements a box (``prune_boxes``) can be: the containers and inline elements
+# pages make boxes and buttons of (iterating these only is cheaper than every element).
+# fmt: off
+BOX_TAGS = (
+    "div", "section", "aside", "p", "span", "a", "button", "form", "figure", "header",
+    "footer", "ul", "ol", "li", "table", "h2", "h3", "h4", "h5", "h6", "strong", "b",
+)
+# fmt: on
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
@@ -184,6 +199,58 @@ def clean_body(
             if parent.tag == "list" and len(parent) == 0 and parent.getparent() is not None:
                 _remove(parent)
     return Cleaned(_render(tree), reasons, learned)
+
+
+def prune_boxes(page: HtmlElement) -> list[Dropped]:
+    """Take the boxes ``furniture.toml`` names (``[[boxes]]``: a call-to-action box, a
+    promotion) out of the page's tree, before trafilatura reads it; return them as dropped
+    blocks. The tail text after a box stays in its place."""
+    rules = load_boxes()
+    body = page.find("body")
+    if not rules or body is None:
+        return []
+    needles = tuple({token for rule in rules for token in rule.tokens})
+    named: list[tuple[_Element, BoxRule]] = []
+    for element in body.iterdescendants(*BOX_TAGS):
+        names = element.get("class")
+        own_id = element.get("id")
+        if own_id is not None:
+            names = f"{names} {own_id}" if names is not None else own_id
+        if names is None:
+            continue
+        names = names.lower()
+        if not any(needle in names for needle in needles):
+            continue  # a substring test spares most elements the regex
+        for rule in rules:
+            if rule.named.search(names):
+                named.append((element, rule))
+                break
+    dropped: list[Dropped] = []
+    gone: set[_Element] = set()
+    for element, rule in named:  # in page order: a box before the boxes inside it
+        if gone and any(ancestor in gone for ancestor in element.iterancestors()):
+            continue  # inside a box taken out already
+        text = _short_text(element, rule.max_words)
+        if text is None:
+            continue
+        gone.add(element)
+        element.drop_tree()
+        if text:
+            dropped.append(Dropped(rule.id, rule.category, rule.reason, text))
+    return dropped
+
+
+def _short_text(element: _Element, max_words: int) -> str | None:
+    """The element's text, or None once it passes ``max_words`` words (read no further: a
+    wrapper may hold the whole page)."""
+    parts: list[str] = []
+    words = 0
+    for piece in element.itertext():
+        words += len(WORDS.findall(piece))
+        if words > max_words:
+            return None
+        parts.append(piece)
+    return " ".join(" ".join(parts).split())  # pieces may be blocks: a space between
 
 
 def _remove(element: _Element) -> None:

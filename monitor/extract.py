@@ -1,8 +1,9 @@
 """Extracting an article's text and metadata from its page with trafilatura.
 
-Order: the page is parsed once; its metadata is read from what it declares (``metadata.py``)
-before trafilatura's main-content extraction (comments excluded) works on the same tree
-(``cascade.py`` spares it a step that cannot change its result); then the cleaning stage.
+Order: the page is parsed once; its metadata is read from what it declares (``metadata.py``);
+the cleaning stage takes the boxes it names out of the tree; trafilatura's main-content
+extraction (comments excluded) works on the same tree (``cascade.py`` spares it a step that
+cannot change its result); then the cleaning stage cleans trafilatura's output.
 When a page yields nothing, the caller falls back to the feed's own content
 (``html_to_text``) and stores the reason.
 """
@@ -13,13 +14,14 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import lxml.html
 from lxml import etree
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
 from . import cascade, fastpaths
-from .clean import STANDFIRST, Dropped, clean_body
+from .clean import STANDFIRST, Dropped, clean_body, prune_boxes
 from .errors import ExtractError
 from .links import lazy_anchor_texts
 from .metadata import PageMetadata, read_metadata
@@ -79,17 +81,18 @@ def extract_page(
         if tree is None:
             raise ExtractError("the page could not be parsed as HTML")
         meta = _metadata(tree, url, date_from_text)
-        # trafilatura.bare_extraction(tree, url=url, include_comments=False,
-        # with_metadata=False), less what cannot change its result (cascade.py), with its
-        # costliest expressions evaluated in Python (fastpaths.py)
-        with fastpaths.active():
-            found = cascade.extract(tree, url)
+        boxes = prune_boxes(tree) if clean else []
+        found = _main_content(tree, url)
+        if boxes and (found is None or not found[0].strip()):
+            # the boxes held all the text there is: the page is read as it came (guard)
+            tree, boxes = parse_page(raw), []
+            found = None if tree is None else _main_content(tree, url)
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
     if found is None or not found[0].strip():
         raise ExtractError("no article text found on the page")
     text, body = unicodedata.normalize("NFC", found[0].strip()), found[1]
-    dropped: tuple[Dropped, ...] = ()
+    dropped: tuple[Dropped, ...] = tuple(boxes)
     blocks: tuple[tuple[str, str], ...] = ()
     summary = None
     if clean:
@@ -101,7 +104,8 @@ def extract_page(
             links=lazy_anchor_texts(raw),
         )
         if cleaned.text is not None:
-            text, dropped = unicodedata.normalize("NFC", cleaned.text), tuple(cleaned.dropped)
+            text = unicodedata.normalize("NFC", cleaned.text)
+            dropped += tuple(cleaned.dropped)
             summary = next((d.text for d in dropped if d.rule == STANDFIRST.id), None)
         blocks = tuple(cleaned.blocks)
     return Extraction(
@@ -136,6 +140,14 @@ _PARSER.set_element_class_lookup(
         entity=lxml.html.HtmlEntity,
     )
 )
+
+
+def _main_content(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, Any] | None:
+    """trafilatura.bare_extraction(tree, url=url, include_comments=False,
+    with_metadata=False)'s text and body, less what cannot change its result (cascade.py),
+    with its costliest expressions evaluated in Python (fastpaths.py)."""
+    with fastpaths.active():
+        return cascade.extract(tree, url)
 
 
 def _metadata(tree: lxml.html.HtmlElement, url: str | None, date_from_text: bool) -> PageMetadata:

@@ -21,6 +21,7 @@ from typing import Any
 import ahocorasick
 from lxml.etree import _Element
 
+BOX_TOKEN = re.compile(r"[a-z0-9_-]+")
 SHORT_LINE_WORDS = 14  # the rules for lines up to so many words are joined apart
 WORDS = re.compile(r"\w+")
 # Letters that ``re.IGNORECASE`` matches to a letter of LITERAL_ALPHABET though ``str.lower``
@@ -264,10 +265,59 @@ def _hashed(normal_text: str) -> str:
     return hashlib.sha1(normal_text.encode("utf-8")).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class BoxRule:
+    """Boxes of the page taken out before extraction: elements whose class or id has one of
+    ``tokens`` as a word of its own, holding at most ``max_words`` words (furniture.toml)."""
+
+    id: str
+    category: str
+    reason: str
+    tokens: tuple[str, ...]
+    max_words: int
+
+    @cached_property
+    def named(self) -> re.Pattern[str]:
+        """Matches a lower-cased "class id" string that names such a box."""
+        words = "|".join(map(re.escape, self.tokens))
+        return re.compile(rf"(?:^|[\s_-])(?:{words})(?:[\s_-]|$)")
+
+
+@cache
+def _furniture() -> dict[str, Any]:
+    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
+    return tomllib.loads(raw)
+
+
 @cache
 def load_rules() -> tuple[Rule, ...]:
-    raw = resources.files("monitor").joinpath("furniture.toml").read_text("utf-8")
-    return tuple(_rule(item) for item in tomllib.loads(raw)["rules"])
+    return tuple(_rule(item) for item in _furniture()["rules"])
+
+
+@cache
+def load_boxes() -> tuple[BoxRule, ...]:
+    return boxes_from(_furniture().get("boxes", ()))
+
+
+def boxes_from(items: list[dict[str, Any]]) -> tuple[BoxRule, ...]:
+    """The ``[[boxes]]`` entries of furniture.toml as rules; ValueError names a bad one."""
+    boxes = []
+    for item in items:
+        tokens = tuple(str(token).lower() for token in item["tokens"])
+        bad = [token for token in tokens if not BOX_TOKEN.fullmatch(token)]
+        if bad or not tokens:  # they go into a regex: letters, digits, "-" and "_" only
+            what = f"bad class token {bad[0]!r}" if bad else "no class tokens"
+            raise ValueError(f"furniture.toml: box {item['id']!r}: {what}")
+        boxes.append(
+            BoxRule(
+                id=item["id"],
+                category=item["category"],
+                reason=item["reason"],
+                tokens=tokens,
+                max_words=int(item.get("max_words", 50)),
+            )
+        )
+    return tuple(boxes)
 
 
 def _rule(item: dict[str, Any]) -> Rule:

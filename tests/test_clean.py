@@ -23,6 +23,8 @@ from monitor.furniture import (
     WORDS,
     Block,
     Rule,
+    boxes_from,
+    load_boxes,
     required_literals,
     rule_set,
 )
@@ -774,3 +776,112 @@ def test_loose_text_between_blocks_is_judged_like_a_block() -> None:
     assert [(d.rule, d.text) for d in result.dropped] == [
         ("call-to-action-line", "Book a free demo today")
     ]
+
+
+# --- boxes of the page: call-to-action and promotion boxes taken out before extraction -----
+
+
+def boxed_page(box: str, *, wrapper: str = "article") -> bytes:
+    """Four paragraphs of a story with ``box`` between the second and the third."""
+    paragraphs = [f"<p>{PROSE} Paragraph {i} of the report names the envoy.</p>" for i in range(4)]
+    body = "".join(paragraphs[:2]) + box + "".join(paragraphs[2:])
+    return (
+        "<html lang='en'><head><title>Talks to resume</title></head><body>"
+        f"<{wrapper}>{body}</{wrapper.split()[0]}></body></html>"
+    ).encode()
+
+
+CTA_BOX = (
+    '<div class="{name}"><h4>Want to win more jobs with less effort?</h4>'
+    '<a href="/trial">Start your free trial</a></div>'
+)
+
+
+def test_a_call_to_action_box_in_the_article_is_taken_out_before_extraction() -> None:
+    page_bytes = boxed_page(CTA_BOX.format(name="post-cta"))
+    assert "free trial" in extract_page(page_bytes, clean=False).text  # trafilatura keeps it
+    result = extract_page(page_bytes)
+    assert "win more jobs" not in result.text and "free trial" not in result.text
+    assert all(f"Paragraph {i} of the report" in result.text for i in range(4))
+    assert [(d.rule, d.category, d.text) for d in result.dropped] == [
+        (
+            "promo-box",
+            "call-to-action",
+            "Want to win more jobs with less effort? Start your free trial",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        'class="cta"',
+        'class="CTA-Banner"',
+        'class="article_cta wide"',
+        'class="box promo"',
+        'id="promo"',
+        'class="section" id="calltoaction"',
+        'class="call-to-action"',
+    ],
+)
+def test_a_box_is_named_by_a_whole_word_of_its_class_or_id(attributes: str) -> None:
+    box = f"<div {attributes}><p>Subscribe today and save 40% on your first year.</p></div>"
+    result = extract_page(boxed_page(box))
+    assert "save 40%" not in result.text
+    assert [d.rule for d in result.dropped] == ["promo-box"]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    ['class="promotion"', 'class="dictate"', 'class="ctable"', 'id="promos"', 'class="nocta"'],
+)
+def test_a_token_inside_a_longer_word_names_no_box(attributes: str) -> None:
+    box = f"<p {attributes}>The envoy was promoted to deputy minister in the spring.</p>"
+    result = extract_page(boxed_page(box))
+    assert "promoted to deputy minister" in result.text
+    assert all(d.rule != "promo-box" for d in result.dropped)
+
+
+def test_a_wrapper_named_after_a_box_but_holding_the_story_stays() -> None:
+    """A container named for its place ("above-cta") that holds the article is no box: it
+    holds more words than a box may."""
+    result = extract_page(boxed_page("", wrapper='div class="above-cta"'))
+    assert all(f"Paragraph {i} of the report" in result.text for i in range(4))
+    assert all(d.rule != "promo-box" for d in result.dropped)
+
+
+def test_the_text_after_a_box_stays_in_its_place() -> None:
+    box = (
+        '<p><span class="cta">Subscribe now</span> The envoy said the border commission would '
+        "meet in March, and that both delegations had agreed on the agenda.</p>"
+    )
+    result = extract_page(boxed_page(box))
+    assert "Subscribe now" not in result.text
+    assert "border commission would meet in March" in result.text
+
+
+def test_a_box_inside_a_box_is_reported_once() -> None:
+    box = (
+        '<aside class="promo"><div class="cta">Start your free trial</div><p>Save 40%.</p></aside>'
+    )
+    result = extract_page(boxed_page(box))
+    assert [(d.rule, d.text) for d in result.dropped] == [
+        ("promo-box", "Start your free trial Save 40%.")
+    ]
+
+
+def test_boxes_holding_all_the_text_there_is_are_left_in_place() -> None:
+    """The body guard covers the boxes too: a page whose only text is in a promotion's box
+    is read as it came rather than coming out empty."""
+    only = f"<html><body><article><div class='promo'><p>{PROSE}</p></div></article></body></html>"
+    result = extract_page(only.encode())
+    assert PROSE in result.text
+    assert result.dropped == ()
+
+
+def test_the_shipped_box_rules_load_and_a_bad_token_is_named() -> None:
+    assert [box.id for box in load_boxes()] == ["promo-box"]
+    with pytest.raises(ValueError, match=r"box 'x': bad class token 'a\]b'"):
+        boxes_from([{"id": "x", "category": "c", "reason": "r", "tokens": ["a]b"]}])
+    with pytest.raises(ValueError, match=r"box 'y': no class tokens"):
+        boxes_from([{"id": "y", "category": "c", "reason": "r", "tokens": []}])
