@@ -64,14 +64,9 @@ __all__ = [
 ]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
-# The page's elements a box (``prune_boxes``) can be: the containers and inline elements
-# pages make boxes and buttons of (iterating these only is cheaper than every element).
-# fmt: off
-BOX_TAGS = (
-    "div", "section", "aside", "p", "span", "a", "button", "form", "figure", "header",
-    "footer", "ul", "ol", "li", "table", "h2", "h3", "h4", "h5", "h6", "strong", "b",
-)
-# fmt: on
+# The page's elements a box (``prune_boxes``) can be: its containers (iterating these only
+# is cheaper than every element, and a paragraph or a link so named was found to matter little).
+BOX_TAGS = ("div", "section", "aside")
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
