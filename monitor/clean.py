@@ -64,9 +64,9 @@ __all__ = [
 ]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
-# The page's elements a box (``prune_boxes``) can be: its containers (iterating these only
-# is cheaper than every element, and a paragraph or a link so named was found to matter little).
-BOX_TAGS = ("div", "section", "aside")
+# The page's elements a box (``prune_boxes``) can be: containers, paragraphs, links and spans
+# (iterating these only costs about 60% of iterating every element).
+BOX_TAGS = ("div", "section", "aside", "p", "a", "span")
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
