@@ -833,6 +833,46 @@ def test_a_box_is_named_by_a_whole_word_of_its_class_or_id(attributes: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("box", "text"),
+    [
+        (
+            '<div class="affiliate-disclosure"><p>As an Amazon Associate we earn from '
+            "qualifying purchases. We may also use affiliate links in our posts.</p></div>",
+            "Amazon Associate",
+        ),
+        (
+            '<div class="entry-disclaimer"><p>This article is for general information only and '
+            "is not legal advice.</p></div>",
+            "not legal advice",
+        ),
+    ],
+)
+def test_a_disclosure_box_is_taken_out(box: str, text: str) -> None:
+    page_bytes = boxed_page(box)
+    assert text in extract_page(page_bytes, clean=False).text  # trafilatura keeps it
+    result = extract_page(page_bytes)
+    assert text not in result.text
+    assert all(f"Paragraph {i} of the report" in result.text for i in range(4))
+    assert [d.rule for d in result.dropped] == ["disclosure-box"]
+
+
+def test_a_breadcrumb_trail_is_taken_out_of_the_page() -> None:
+    """trafilatura drops most breadcrumb trails itself, but weighs the page's containers
+    with them in place; taken out first, they weigh nothing."""
+    tree = lxml.html.fromstring(
+        "<html><body><main><div class='c-breadcrumbs'><a href='/'>Home</a> › "
+        "<a href='/news'>News</a></div><span id='Breadcrumb'>Home » News</span>"
+        f"<article><p>{PROSE}</p></article></main></body></html>"
+    )
+    dropped = prune_boxes(tree)
+    assert [(d.rule, d.text) for d in dropped] == [
+        ("navigation-box", "Home › News"),
+        ("navigation-box", "Home » News"),
+    ]
+    assert "Home" not in tree.text_content() and PROSE in tree.text_content()
+
+
+@pytest.mark.parametrize(
     "attributes",
     ['class="promotion"', 'class="dictate"', 'class="ctable"', 'id="promos"', 'class="nocta"'],
 )
@@ -883,7 +923,7 @@ def test_boxes_holding_all_the_text_there_is_are_left_in_place() -> None:
 
 
 def test_the_shipped_box_rules_load_and_a_bad_token_is_named() -> None:
-    assert [box.id for box in load_boxes()] == ["promo-box"]
+    assert [box.id for box in load_boxes()] == ["promo-box", "disclosure-box", "navigation-box"]
     with pytest.raises(ValueError, match=r"box 'x': bad class token 'a\]b'"):
         boxes_from([{"id": "x", "category": "c", "reason": "r", "tokens": ["a]b"]}])
     with pytest.raises(ValueError, match=r"box 'y': no class tokens"):
