@@ -61,24 +61,26 @@ class ExtractOptions(Extractor):
     __slots__ = ()
 
 
-def options(url: str | None) -> Extractor:
+def options(url: str | None, *, recall: bool = False) -> Extractor:
     """The options ``trafilatura.bare_extraction(tree, url=url, include_comments=False,
-    with_metadata=False)`` builds for itself, as ``ExtractOptions``."""
+    with_metadata=False, favor_recall=recall)`` builds for itself, as ``ExtractOptions``."""
     return ExtractOptions(
         output_format="python",
         comments=False,
         formatting=None,
         url=url,
         with_metadata=False,
+        recall=recall,
     )
 
 
-def extract(tree: Any, url: str | None) -> tuple[str, Any] | None:
+def extract(tree: Any, url: str | None, *, recall: bool = False) -> tuple[str, Any] | None:
     """The text and body (trafilatura's XML) of ``trafilatura.bare_extraction(tree, url=url,
-    include_comments=False, with_metadata=False)``, or None where it gives none; worked out
-    on ``tree`` itself, which it prunes as it goes, rather than on a copy (the caller has no
-    more use for the tree), and with readability skipped where it cannot change the text."""
-    opts = options(url)
+    include_comments=False, with_metadata=False, favor_recall=recall)``, or None where it
+    gives none; worked out on ``tree`` itself, which it prunes as it goes, rather than on a
+    copy (the caller has no more use for the tree), and with readability skipped where it
+    cannot change the text (never with ``recall``)."""
+    opts = options(url, recall=recall)
     if _original is None:  # this trafilatura's cascade was not checked: call it as it is
         document = trafilatura.bare_extraction(tree, options=opts)
         found = getattr(document, "body", None)

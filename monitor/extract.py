@@ -30,6 +30,11 @@ from .urls import site_of
 log = logging.getLogger(__name__)
 cascade.install()
 fastpaths.install()
+# An extraction shorter than RETRY_CHARS and under RETRY_SHARE of the page's text is tried
+# again favouring recall (``_retried_for_recall``).
+RETRY_CHARS = 500
+RETRY_SHARE = 0.15
+_SCRIPT_TEXT = etree.XPath("//script/text()|//style/text()")
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -87,6 +92,8 @@ def extract_page(
             # the boxes held all the text there is: the page is read as it came (guard)
             tree, boxes = parse_page(raw), []
             found = None if tree is None else _main_content(tree, url)
+        if clean:
+            found = _retried_for_recall(raw, url, found, prune=bool(boxes))
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
     if found is None or not found[0].strip():
@@ -142,12 +149,41 @@ _PARSER.set_element_class_lookup(
 )
 
 
-def _main_content(tree: lxml.html.HtmlElement, url: str | None) -> tuple[str, Any] | None:
+def _main_content(
+    tree: lxml.html.HtmlElement, url: str | None, *, recall: bool = False
+) -> tuple[str, Any] | None:
     """trafilatura.bare_extraction(tree, url=url, include_comments=False,
-    with_metadata=False)'s text and body, less what cannot change its result (cascade.py),
-    with its costliest expressions evaluated in Python (fastpaths.py)."""
+    with_metadata=False, favor_recall=recall)'s text and body, less what cannot change its
+    result (cascade.py), with its costliest expressions evaluated in Python (fastpaths.py)."""
     with fastpaths.active():
-        return cascade.extract(tree, url)
+        return cascade.extract(tree, url, recall=recall)
+
+
+def _retried_for_recall(
+    raw: bytes, url: str | None, found: tuple[str, Any] | None, *, prune: bool
+) -> tuple[str, Any] | None:
+    """``found``, or trafilatura's extraction favouring recall where that is at least twice
+    as long. Tried only when ``found`` is nothing or next to nothing (under RETRY_CHARS) on a
+    page of much more text (under RETRY_SHARE of it, scripts and styles left out): the mark
+    of a page whose article trafilatura pruned whole (markup that leaves it inside a pop-up
+    or a header, say), not of a brief alone on its page. ``prune``: take the boxes out again.
+    Costs a parse of the page, and an extraction, on such pages only."""
+    own = len(found[0].strip()) if found is not None else 0
+    if own >= RETRY_CHARS:
+        return found
+    tree = parse_page(raw)  # the first tree was pruned by the extraction
+    if tree is None:
+        return found
+    page = " ".join(etree.tostring(tree, method="text", encoding=str, with_tail=False).split())
+    scripts = sum(len(" ".join(text.split())) for text in _SCRIPT_TEXT(tree))
+    if own >= RETRY_SHARE * (len(page) - scripts):
+        return found
+    if prune:
+        prune_boxes(tree)
+    other = _main_content(tree, url, recall=True)
+    if other is None or len(other[0].strip()) < max(2 * own, 1):
+        return found
+    return other
 
 
 def _metadata(tree: lxml.html.HtmlElement, url: str | None, date_from_text: bool) -> PageMetadata:

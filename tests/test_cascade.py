@@ -38,7 +38,10 @@ ARTICLE = (
     "<!DOCTYPE html><html><head><title>Talks resume</title>"
     "<script>var tracking = {" + "'key': 'value', " * 400 + "};</script></head><body>"
     "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav><article><h1>Talks resume</h1>"
-    + "<p>Negotiators met again in Geneva on Monday, the first round since March. </p>" * 30
+    + "".join(
+        f"<p>Negotiators met again in Geneva on Monday ({i}), the first round since March. </p>"
+        for i in range(30)
+    )
     + "</article><footer>Contact us</footer></body></html>"
 ).encode()
 

@@ -16,8 +16,10 @@ from click.testing import CliRunner
 from conftest import SEED_IDS, SEEDS, seed_body, seed_html
 from lxml import etree
 
+from monitor import cascade
 from monitor.clean import clean_body, fingerprint, load_rules, prune_boxes
 from monitor.cli import cli
+from monitor.errors import ExtractError
 from monitor.extract import extract_page
 from monitor.furniture import (
     LITERAL_ALPHABET,
@@ -928,3 +930,68 @@ def test_the_shipped_box_rules_load_and_a_bad_token_is_named() -> None:
         boxes_from([{"id": "x", "category": "c", "reason": "r", "tokens": ["a]b"]}])
     with pytest.raises(ValueError, match=r"box 'y': no class tokens"):
         boxes_from([{"id": "y", "category": "c", "reason": "r", "tokens": []}])
+
+
+# --- a page trafilatura finds (next to) nothing on is read again favouring recall -----------
+
+
+def wrapped_page(inner: str) -> bytes:
+    """An article that broken markup left inside a pop-up and a page header, which
+    trafilatura's default setting prunes whole."""
+    return (
+        "<html><head><title>Talks to resume</title></head><body>"
+        "<aside class='Popup-Overlay' id='Popup-Newsletter'><div class='Popup'>"
+        "<p>Join our newsletter</p></div><header class='Header-Main'><nav><a href='/'>Home</a>"
+        f"</nav><div class='Content'><article class='Entry'><h1>Talks to resume</h1>{inner}"
+        "</article></div></header></aside></body></html>"
+    ).encode()
+
+
+SIX_PARAGRAPHS = "".join(
+    f"<p>{PROSE} Paragraph {i} of the report names the envoy.</p>" for i in range(6)
+)
+
+
+def test_a_page_trafilatura_finds_nothing_on_is_read_again_favouring_recall() -> None:
+    page_bytes = wrapped_page(SIX_PARAGRAPHS)
+    with pytest.raises(ExtractError, match="no article text"):
+        extract_page(page_bytes, clean=False)  # trafilatura's own setting: nothing
+    result = extract_page(page_bytes)
+    assert all(f"Paragraph {i} of the report" in result.text for i in range(6))
+
+
+@pytest.fixture
+def recall_calls(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The URLs of the extractions run favouring recall (the real ones run)."""
+    calls: list[str | None] = []
+    real = cascade.extract
+
+    def counted(tree: object, url: str | None, *, recall: bool = False) -> object:
+        if recall:
+            calls.append(url)
+        return real(tree, url, recall=recall)
+
+    monkeypatch.setattr(cascade, "extract", counted)
+    return calls
+
+
+def test_an_article_of_some_length_is_not_read_again(recall_calls: list[str | None]) -> None:
+    extract_page(boxed_page(""), url="https://example.org/a")
+    assert recall_calls == []
+
+
+def test_a_short_article_that_is_most_of_its_page_is_not_read_again(
+    recall_calls: list[str | None],
+) -> None:
+    """A brief alone on its page: short, but all there is."""
+    brief = f"<html><body><article><p>{PROSE}</p></article></body></html>".encode()
+    assert PROSE in extract_page(brief, url="https://example.org/b").text
+    assert recall_calls == []
+
+
+def test_a_short_extraction_on_a_page_of_much_more_text_is_read_again(
+    recall_calls: list[str | None],
+) -> None:
+    page_bytes = wrapped_page(SIX_PARAGRAPHS)
+    extract_page(page_bytes, url="https://example.org/c")
+    assert recall_calls == ["https://example.org/c"]
