@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lxml.etree import Element, SubElement, _Element, strip_tags
+from lxml.etree import Element, SubElement, _Element, strip_elements, strip_tags
 from lxml.html import HtmlElement
 from trafilatura.xml import xmltotxt
 
@@ -67,6 +67,10 @@ BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
 # The page's elements a box (``prune_boxes``) can be: containers, paragraphs, links and spans
 # (iterating these only costs about 60% of iterating every element).
 BOX_TAGS = ("div", "section", "aside", "p", "a", "span")
+INLINE_BOX_TAGS = frozenset({"a", "span"})  # a box only when not among words of the text
+BOX_MAX_ELEMENTS = 500  # a box holds fewer elements than this (it holds 50 words or so)
+UNSEEN_TAGS = frozenset({"script", "style", "noscript", "template"})  # text not shown
+GONE = "monitor-box-gone"  # the tag a box is given before all are stripped at once
 LAYOUT_TAGS = ("p", "head", "list", "quote", "table")  # inside a table: a layout table
 MIN_FINGERPRINT_WORDS = 3
 GUARD_MIN_WORDS = 20
@@ -198,11 +202,14 @@ def clean_body(
 
 def prune_boxes(page: HtmlElement) -> list[Dropped]:
     """Take the boxes ``furniture.toml`` names (``[[boxes]]``: a call-to-action box, a
-    promotion) out of the page's tree, before trafilatura reads it; return them as dropped
-    blocks. The tail text after a box stays in its place."""
+    promotion, a disclosure, a breadcrumb trail) out of the page's tree, before trafilatura
+    reads it; return those that held text, as dropped blocks. The tail text after a box
+    stays in its place. A link or span inside running text is a word of it, not a box."""
     rules = load_boxes()
     body = page.find("body")
-    if not rules or body is None:
+    if body is None:
+        body = page  # lxml.html gives the body itself for a page without <html> and <head>
+    if not rules:
         return []
     needles = tuple({token for rule in rules for token in rule.tokens})
     named: list[tuple[_Element, BoxRule]] = []
@@ -218,7 +225,8 @@ def prune_boxes(page: HtmlElement) -> list[Dropped]:
             continue  # a substring test spares most elements the regex
         for rule in rules:
             if rule.named.search(names):
-                named.append((element, rule))
+                if element.tag not in INLINE_BOX_TAGS or not _in_running_text(element):
+                    named.append((element, rule))
                 break
     dropped: list[Dropped] = []
     gone: set[_Element] = set()
@@ -229,22 +237,46 @@ def prune_boxes(page: HtmlElement) -> list[Dropped]:
         if text is None:
             continue
         gone.add(element)
-        element.drop_tree()
         if text:
             dropped.append(Dropped(rule.id, rule.category, rule.reason, text))
+    for element in gone:  # all at once: one by one, each tail is appended to a growing text
+        element.tag = GONE
+    if gone:
+        strip_elements(body, GONE, with_tail=False)
     return dropped
 
 
+def _in_running_text(element: _Element) -> bool:
+    """Whether the link or span stands among words of its parent's text (a product named
+    with an affiliate link), rather than alone (a button)."""
+    if element.tail and not element.tail.isspace():
+        return True
+    before = element.getprevious()
+    if before is not None:
+        return bool(before.tail and not before.tail.isspace())
+    parent = element.getparent()
+    return parent is not None and bool(parent.text and not parent.text.isspace())
+
+
 def _short_text(element: _Element, max_words: int) -> str | None:
-    """The element's text, or None once it passes ``max_words`` words (read no further: a
-    wrapper may hold the whole page)."""
+    """The element's text (scripts and styles left out), or None once it passes
+    ``max_words`` words or BOX_MAX_ELEMENTS elements (read no further: a wrapper may hold
+    the whole page)."""
     parts: list[str] = []
     words = 0
-    for piece in element.itertext():
-        words += len(WORDS.findall(piece))
-        if words > max_words:
+    for count, node in enumerate(element.iter()):
+        if count > BOX_MAX_ELEMENTS:
             return None
-        parts.append(piece)
+        pieces = (
+            node.text if isinstance(node.tag, str) and node.tag not in UNSEEN_TAGS else None,
+            node.tail if node is not element else None,
+        )
+        for piece in pieces:
+            if piece:
+                words += len(WORDS.findall(piece))
+                if words > max_words:
+                    return None
+                parts.append(piece)
     return " ".join(" ".join(parts).split())  # pieces may be blocks: a space between
 
 

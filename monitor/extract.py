@@ -30,11 +30,6 @@ from .urls import site_of
 log = logging.getLogger(__name__)
 cascade.install()
 fastpaths.install()
-# An extraction shorter than RETRY_CHARS and under RETRY_SHARE of the page's text is tried
-# again favouring recall (``_retried_for_recall``).
-RETRY_CHARS = 500
-RETRY_SHARE = 0.15
-_SCRIPT_TEXT = etree.XPath("//script/text()|//style/text()")
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -88,12 +83,14 @@ def extract_page(
         meta = _metadata(tree, url, date_from_text)
         boxes = prune_boxes(tree) if clean else []
         found = _main_content(tree, url)
-        if boxes and (found is None or not found[0].strip()):
-            # the boxes held all the text there is: the page is read as it came (guard)
-            tree, boxes = parse_page(raw), []
-            found = None if tree is None else _main_content(tree, url)
-        if clean:
-            found = _retried_for_recall(raw, url, found, prune=bool(boxes))
+        if boxes and not _has_text(found):
+            # the boxes may have held all the text there is: the page as it came (guard)
+            plain_tree = parse_page(raw)
+            plain = None if plain_tree is None else _main_content(plain_tree, url)
+            if _has_text(plain):
+                found, boxes = plain, []
+        if clean and not _has_text(found):
+            found = _read_favouring_recall(raw, url, prune=bool(boxes)) or found
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
     if found is None or not found[0].strip():
@@ -159,31 +156,27 @@ def _main_content(
         return cascade.extract(tree, url, recall=recall)
 
 
-def _retried_for_recall(
-    raw: bytes, url: str | None, found: tuple[str, Any] | None, *, prune: bool
-) -> tuple[str, Any] | None:
-    """``found``, or trafilatura's extraction favouring recall where that is at least twice
-    as long. Tried only when ``found`` is nothing or next to nothing (under RETRY_CHARS) on a
-    page of much more text (under RETRY_SHARE of it, scripts and styles left out): the mark
-    of a page whose article trafilatura pruned whole (markup that leaves it inside a pop-up
-    or a header, say), not of a brief alone on its page. ``prune``: take the boxes out again.
-    Costs a parse of the page, and an extraction, on such pages only."""
-    own = len(found[0].strip()) if found is not None else 0
-    if own >= RETRY_CHARS:
-        return found
-    tree = parse_page(raw)  # the first tree was pruned by the extraction
-    if tree is None:
-        return found
-    page = " ".join(etree.tostring(tree, method="text", encoding=str, with_tail=False).split())
-    scripts = sum(len(" ".join(text.split())) for text in _SCRIPT_TEXT(tree))
-    if own >= RETRY_SHARE * (len(page) - scripts):
-        return found
-    if prune:
-        prune_boxes(tree)
-    other = _main_content(tree, url, recall=True)
-    if other is None or len(other[0].strip()) < max(2 * own, 1):
-        return found
-    return other
+def _has_text(found: tuple[str, Any] | None) -> bool:
+    return found is not None and bool(found[0].strip())
+
+
+def _read_favouring_recall(raw: bytes, url: str | None, *, prune: bool) -> tuple[str, Any] | None:
+    """trafilatura's extraction favouring recall, for a page where its own setting found no
+    text at all (a page whose article broken markup left inside a pop-up or a header, which
+    that setting prunes whole). trafilatura retries a short extraction so itself, but not an
+    empty one. ``prune``: take the boxes out of the page again. None when it finds nothing
+    either, or fails (the page had no text before: it has none now)."""
+    try:
+        tree = parse_page(raw)  # the first tree was pruned by the extraction
+        if tree is None:
+            return None
+        if prune:
+            prune_boxes(tree)
+        found = _main_content(tree, url, recall=True)
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        log.warning("%s: extraction favouring recall failed: %s: %s", url, type(exc).__name__, exc)
+        return None
+    return found if _has_text(found) else None
 
 
 def _metadata(tree: lxml.html.HtmlElement, url: str | None, date_from_text: bool) -> PageMetadata:

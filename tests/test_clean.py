@@ -20,7 +20,7 @@ from monitor import cascade
 from monitor.clean import clean_body, fingerprint, load_rules, prune_boxes
 from monitor.cli import cli
 from monitor.errors import ExtractError
-from monitor.extract import extract_page
+from monitor.extract import extract_page, parse_page
 from monitor.furniture import (
     LITERAL_ALPHABET,
     WORDS,
@@ -888,9 +888,56 @@ def test_a_token_inside_a_longer_word_names_no_box(attributes: str) -> None:
 def test_a_wrapper_named_after_a_box_but_holding_the_story_stays() -> None:
     """A container named for its place ("above-cta") that holds the article is no box: it
     holds more words than a box may."""
-    result = extract_page(boxed_page("", wrapper='div class="above-cta"'))
-    assert all(f"Paragraph {i} of the report" in result.text for i in range(4))
-    assert all(d.rule != "promo-box" for d in result.dropped)
+    tree = parse_page(boxed_page("", wrapper='div class="above-cta"'))
+    assert tree is not None
+    assert prune_boxes(tree) == []
+    assert all(f"Paragraph {i} of the report" in tree.text_content() for i in range(4))
+
+
+def test_a_link_among_the_words_of_a_sentence_is_no_box() -> None:
+    """An affiliate link naming a product in running text is a word of the sentence; the
+    same link alone (a button) is a box."""
+    sentence = (
+        "<p>Our top pick is the <a class='affiliate-link' href='/x'>Sony WH-1000XM5</a>, "
+        "which held its charge for three days in our tests.</p>"
+    )
+    result = extract_page(boxed_page(sentence))
+    assert "Our top pick is the Sony WH-1000XM5, which held" in result.text
+    button = "<p><a class='affiliate-link' href='/x'>Check the price on Amazon</a></p>"
+    result = extract_page(boxed_page(button))
+    assert "Check the price" not in result.text
+    assert [d.rule for d in result.dropped] == ["disclosure-box"]
+
+
+def test_a_boxs_scripts_are_not_its_words() -> None:
+    """A box's script neither counts toward its word bound nor shows in the reason."""
+    script = "<script>var cta = {" + "'key': 'value', " * 60 + "};</script>"
+    tree = lxml.html.fromstring(
+        f"<html><body><div class='cta'>Start your free trial{script}</div>"
+        f"<p>{PROSE}</p></body></html>"
+    )
+    assert [d.text for d in prune_boxes(tree)] == ["Start your free trial"]
+
+
+def test_boxes_are_found_in_a_page_without_html_and_head() -> None:
+    """lxml gives such a page's body itself as the tree's root."""
+    tree = parse_page(
+        f"<!-- saved --><div class='cta'>Start your free trial</div><p>{PROSE}</p>".encode()
+    )
+    assert tree is not None and tree.find("body") is None
+    assert [d.text for d in prune_boxes(tree)] == ["Start your free trial"]
+    assert "free trial" not in tree.text_content()
+
+
+def test_the_tails_of_many_boxes_in_a_row_all_stay() -> None:
+    buttons = "".join(f"<span class='cta'>Buy {i}</span> word{i} " for i in range(300))
+    tree = lxml.html.fromstring(f"<html><body><div>{buttons}</div></body></html>")
+    dropped = prune_boxes(tree)
+    assert len(dropped) == 0  # each stands among words: no box
+    buttons = "".join(f"<div class='cta'>Buy {i}</div>word{i} " for i in range(300))
+    tree = lxml.html.fromstring(f"<html><body><div>{buttons}</div></body></html>")
+    assert len(prune_boxes(tree)) == 300
+    assert tree.text_content().split() == [f"word{i}" for i in range(300)]
 
 
 def test_the_text_after_a_box_stays_in_its_place() -> None:
@@ -975,23 +1022,38 @@ def recall_calls(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     return calls
 
 
-def test_an_article_of_some_length_is_not_read_again(recall_calls: list[str | None]) -> None:
+def test_an_article_found_is_not_read_again(recall_calls: list[str | None]) -> None:
     extract_page(boxed_page(""), url="https://example.org/a")
-    assert recall_calls == []
-
-
-def test_a_short_article_that_is_most_of_its_page_is_not_read_again(
-    recall_calls: list[str | None],
-) -> None:
-    """A brief alone on its page: short, but all there is."""
     brief = f"<html><body><article><p>{PROSE}</p></article></body></html>".encode()
     assert PROSE in extract_page(brief, url="https://example.org/b").text
     assert recall_calls == []
 
 
-def test_a_short_extraction_on_a_page_of_much_more_text_is_read_again(
-    recall_calls: list[str | None],
-) -> None:
-    page_bytes = wrapped_page(SIX_PARAGRAPHS)
-    extract_page(page_bytes, url="https://example.org/c")
+def test_a_page_with_no_text_found_is_read_again(recall_calls: list[str | None]) -> None:
+    extract_page(wrapped_page(SIX_PARAGRAPHS), url="https://example.org/c")
     assert recall_calls == ["https://example.org/c"]
+
+
+def test_boxes_stay_out_of_a_page_read_again() -> None:
+    """The page read again favouring recall has its boxes taken out too (the page as it
+    came has no text either, so the boxes were not what held it)."""
+    box = '<div class="entry-disclaimer"><p>This article is not legal advice.</p></div>'
+    result = extract_page(wrapped_page(SIX_PARAGRAPHS + box))
+    assert "Paragraph 5 of the report" in result.text
+    assert "legal advice" not in result.text
+    assert [d.rule for d in result.dropped if d.rule.endswith("-box")] == ["disclosure-box"]
+
+
+def test_a_failure_of_the_second_reading_leaves_the_page_without_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = cascade.extract
+
+    def failing(tree: object, url: str | None, *, recall: bool = False) -> object:
+        if recall:
+            raise etree.XPathEvalError("broken")
+        return real(tree, url, recall=recall)
+
+    monkeypatch.setattr(cascade, "extract", failing)
+    with pytest.raises(ExtractError, match="no article text"):
+        extract_page(wrapped_page(SIX_PARAGRAPHS))
