@@ -206,11 +206,11 @@ def prune_boxes(page: HtmlElement) -> list[Dropped]:
     reads it; return those that held text, as dropped blocks. The tail text after a box
     stays in its place. A link or span inside running text is a word of it, not a box."""
     rules = load_boxes()
+    if not rules:
+        return []
     body = page.find("body")
     if body is None:
         body = page  # lxml.html gives the body itself for a page without <html> and <head>
-    if not rules:
-        return []
     needles = tuple({token for rule in rules for token in rule.tokens})
     named: list[tuple[_Element, BoxRule]] = []
     for element in body.iterdescendants(*BOX_TAGS):
