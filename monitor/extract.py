@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import lxml.html
 from lxml import etree
@@ -93,7 +93,7 @@ def extract_page(
             found = _read_favouring_recall(raw, url, prune=bool(boxes)) or found
     except (ValueError, etree.LxmlError) as exc:  # trafilatura mostly returns None instead
         raise ExtractError(f"the page could not be parsed: {exc}") from exc
-    if found is None or not found[0].strip():
+    if not _has_text(found):
         raise ExtractError("no article text found on the page")
     text, body = unicodedata.normalize("NFC", found[0].strip()), found[1]
     dropped: tuple[Dropped, ...] = tuple(boxes)
@@ -156,7 +156,7 @@ def _main_content(
         return cascade.extract(tree, url, recall=recall)
 
 
-def _has_text(found: tuple[str, Any] | None) -> bool:
+def _has_text(found: tuple[str, Any] | None) -> TypeGuard[tuple[str, Any]]:
     return found is not None and bool(found[0].strip())
 
 
