@@ -20,7 +20,7 @@ import lxml.html
 from lxml import etree
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from . import cascade, fastpaths
+from . import cascade, fastpaths, overprune
 from .clean import STANDFIRST, Dropped, clean_body, prune_boxes
 from .errors import ExtractError
 from .links import lazy_anchor_texts
@@ -30,6 +30,7 @@ from .urls import site_of
 log = logging.getLogger(__name__)
 cascade.install()
 fastpaths.install()
+overprune.install()
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -151,8 +152,9 @@ def _main_content(
 ) -> tuple[str, Any] | None:
     """trafilatura.bare_extraction(tree, url=url, include_comments=False,
     with_metadata=False, favor_recall=recall)'s text and body, less what cannot change its
-    result (cascade.py), with its costliest expressions evaluated in Python (fastpaths.py)."""
-    with fastpaths.active():
+    result (cascade.py), with its costliest expressions evaluated in Python (fastpaths.py),
+    and the article's prose kept where a class name would have it pruned (overprune.py)."""
+    with fastpaths.active(), overprune.active():
         return cascade.extract(tree, url, recall=recall)
 
 
@@ -206,7 +208,31 @@ def parse_page(raw: bytes) -> lxml.html.HtmlElement | None:
         tree = _parse_bytes(text)
     if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
         return None  # not HTML, or too little of it to hold an article
+    if tree is not None:
+        _adopt_stray_content(tree)
     return tree
+
+
+def _adopt_stray_content(tree: lxml.html.HtmlElement) -> None:
+    """Move what follows a premature ``</html>`` into the body, where browsers show it.
+
+    A page that closes its document early (``</body></html>`` after the header, say, and the
+    article after that) is parsed by libxml2 into a second top-level element beside the
+    document's root, which trafilatura, working from the root, never reads: it took the
+    teasers left in the body for the article. HTML's own parsing rules put such content back
+    in the body, and so does this."""
+    strays = [node for node in tree.itersiblings() if isinstance(node.tag, str)]
+    if not strays:
+        return
+    body = tree.find("body")
+    if body is None:
+        body = etree.SubElement(tree, "body")
+    for stray in strays:
+        for child in list(stray):
+            if isinstance(child.tag, str) and child.tag in ("head", "body"):
+                body.extend(list(child))  # a second head's links and metas: no text
+            else:
+                body.append(child)
 
 
 def _parse_bytes(text: str) -> lxml.html.HtmlElement | None:

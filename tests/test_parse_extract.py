@@ -89,3 +89,34 @@ def test_html_to_text_keeps_blocks_as_lines() -> None:
     )
     assert html_to_text("plain   text") == "plain text"
     assert html_to_text("") == ""
+
+
+STRAY_STORY = [
+    "The council voted on Monday to close the old bridge to lorries from the first of June.",
+    "Engineers had warned in March that its steel supports were corroding faster than expected.",
+    "Residents of the east bank said the detour would add half an hour to every delivery.",
+    "The council said a replacement bridge would be designed this year and built by 2029.",
+]
+
+
+@pytest.mark.parametrize("second_body", [False, True])
+def test_article_after_a_premature_end_of_document_is_read(second_body: bool) -> None:
+    """A page that closes ``</body></html>`` after its header and puts the article after it:
+    libxml2 makes that content a second top-level element, which trafilatura never reads
+    (it took the teasers left in the body for the article); browsers show it in the body."""
+    teasers = "".join(
+        f'<p><a href="/s{n}">Earlier story {n}: more on the bridge...</a></p>' for n in range(3)
+    )
+    story = "".join(f"<p>{line}</p>" for line in STRAY_STORY)
+    article = f"<article><h1>Old bridge to close to lorries</h1>{story}</article>"
+    if second_body:
+        article = f"<body>{article}</body>"
+    page = (
+        "<!DOCTYPE html><html><head><title>Bridge</title></head><body>"
+        f'<header><nav><a href="/">Home</a></nav></header><aside>{teasers}</aside>'
+        f"</body></html>\n{article}<footer><p>News of the town</p></footer></html>"
+    ).encode()
+    text = extract_page(page, url="https://example.org/bridge").text
+    for line in STRAY_STORY:
+        assert line in text
+    assert "Earlier story" not in text
