@@ -20,7 +20,7 @@ import lxml.html
 from lxml import etree
 from trafilatura.utils import decode_file, is_dubious_html, repair_faulty_html
 
-from . import cascade, fastpaths, overprune
+from . import cascade, fastpaths, rescue
 from .clean import STANDFIRST, Dropped, clean_body, prune_boxes
 from .errors import ExtractError
 from .links import lazy_anchor_texts
@@ -30,7 +30,7 @@ from .urls import site_of
 log = logging.getLogger(__name__)
 cascade.install()
 fastpaths.install()
-overprune.install()
+rescue.install()
 _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr", "pre"}
 
 
@@ -153,8 +153,8 @@ def _main_content(
     """trafilatura.bare_extraction(tree, url=url, include_comments=False,
     with_metadata=False, favor_recall=recall)'s text and body, less what cannot change its
     result (cascade.py), with its costliest expressions evaluated in Python (fastpaths.py),
-    and the article's prose kept where a class name would have it pruned (overprune.py)."""
-    with fastpaths.active(), overprune.active():
+    and the article's prose and lists kept where trafilatura would lose them (rescue.py)."""
+    with fastpaths.active(), rescue.active():
         return cascade.extract(tree, url, recall=recall)
 
 

@@ -1,5 +1,5 @@
 """The article's prose is kept where trafilatura would prune it for a class name
-(``monitor/overprune.py``), and only there."""
+(``monitor/rescue.py``), and only there."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import fragment_fromstring
 
-from monitor import overprune
+from monitor import rescue
 from monitor.extract import extract_page
 
 STORY = [
@@ -30,7 +30,7 @@ TEASERS = [f"Teaser story number {n} about something else entirely" for n in ran
 URL = "https://example.com/news/pier"
 
 needs_checked_trafilatura = pytest.mark.skipif(
-    not overprune.install(), reason=f"trafilatura {trafilatura.__version__} keeps its own guard"
+    not rescue.install(), reason=f"trafilatura {trafilatura.__version__} keeps its own guard"
 )
 
 
@@ -117,9 +117,9 @@ def test_a_box_of_prose_is_kept_from_min_prose_characters_on(repeat: int) -> Non
         f'<div><h1>Pier</h1><div class="w"><p>{words}</p></div>'
         f"<ul>{''.join(f'<li>{line}</li>' for line in FEATURES)}</ul></div>"
     )
-    with overprune.active():
-        overprune.prune(tree, [etree.XPath('.//div[@class="w"]')], with_backup=True)
-    assert (len(words) > overprune.MIN_PROSE) == (words in tree.text_content())
+    with rescue.active():
+        rescue.prune(tree, [etree.XPath('.//div[@class="w"]')], with_backup=True)
+    assert (len(words) > rescue.MIN_PROSE) == (words in tree.text_content())
     assert FEATURES[0] in tree.text_content()
 
 
@@ -127,13 +127,86 @@ def test_a_box_of_prose_is_kept_from_min_prose_characters_on(repeat: int) -> Non
 def test_outside_news_monitors_extraction_trafilatura_runs_its_own_guard() -> None:
     extract_page(page("text-widget"), url=URL)  # installed, and used once
     assert STORY[0] not in (trafilatura.extract(page("text-widget"), url=URL) or "")
-    with overprune.active():
+    with rescue.active():
         assert STORY[0] in (trafilatura.extract(page("text-widget"), url=URL) or "")
 
 
 def test_prose_is_paragraph_text_with_few_links() -> None:
     prose = fragment_fromstring("<div><h2>Heading</h2><p>One two three.</p><p>Four.</p></div>")
-    assert overprune.prose(prose) == len("One two three.") + len("Four.")
+    assert rescue.prose(prose) == len("One two three.") + len("Four.")
     linked = '<div><p><ref target="/x">Linked text here</ref> and more</p></div>'
-    assert overprune.prose(fragment_fromstring(linked)) == 0
-    assert overprune.prose(fragment_fromstring("<div></div>")) == 0
+    assert rescue.prose(fragment_fromstring(linked)) == 0
+    assert rescue.prose(fragment_fromstring("<div></div>")) == 0
+
+
+GUIDE = [
+    "Index funds track a market index, so an investor owns a small slice of every company in "
+    "it without picking stocks one by one.",
+    "Costs matter more than anything else over decades: a fund charging one percent a year can "
+    "take a third of the final sum.",
+    "Before buying, check which index the fund follows, what it charges, and whether your "
+    "broker adds a fee of its own.",
+]
+BULLETS = [
+    "Large companies: the S&P 500 and the Dow Jones Industrial Average",
+    "Small companies: the Russell 2000 and the S&P SmallCap 600",
+    "Other countries: the MSCI EAFE and the MSCI Emerging Markets indexes",
+]
+MENU = [f"Menu item {n}" for n in range(6)]
+
+
+def guide_page() -> bytes:
+    """A how-to laid out in plain divisions (no article container trafilatura knows), its
+    paragraphs around a bullet list, under a menu."""
+    menu = "".join(f'<li><a href="/m{n}">{item}</a></li>' for n, item in enumerate(MENU))
+    bullets = "".join(f"<li>{line}</li>" for line in BULLETS)
+    return f"""<html><body><div class="top"><ul>{menu}</ul></div>
+<div class="x1"><div class="x2"><h1>How to invest in index funds</h1>
+<p>{GUIDE[0]}</p><p>{GUIDE[1]}</p><div>The main kinds of index:</div><ul>{bullets}</ul>
+<p>{GUIDE[2]}</p></div></div><div class="bottom">1 Main Street</div></body></html>""".encode()
+
+
+@needs_checked_trafilatura
+def test_lists_the_recovery_leaves_out_are_kept_in_their_place() -> None:
+    bare = trafilatura.extract(guide_page(), url=URL, include_comments=False) or ""
+    assert GUIDE[0] in bare and BULLETS[0] not in bare  # trafilatura alone drops the list
+    text = extract_page(guide_page(), url=URL).text
+    at = [text.index(line) for line in [GUIDE[0], GUIDE[1], *BULLETS, GUIDE[2]]]
+    assert at == sorted(at)
+    assert not any(item in text for item in MENU)
+
+
+def blocks(*items: tuple[str, str]) -> etree._Element:
+    body = etree.Element("body")
+    for tag, text in items:
+        etree.SubElement(body, tag).text = text
+    return body
+
+
+def test_add_lists_places_new_lists_after_the_last_shared_block() -> None:
+    narrow = blocks(("head", "Kept before"), ("p", "One"), ("p", "Two"), ("p", "Three"))
+    wide = blocks(
+        ("head", "Kept before"),
+        ("p", "One"),
+        ("list", "Bullets"),
+        ("div", "A division"),  # not a list: left out
+        ("p", "Three"),
+        ("list", "Closing list"),
+        ("list", "Two"),  # its text is there already
+    )
+    merged = rescue.add_lists(narrow, wide, start=1)
+    assert [(b.tag, b.text) for b in merged] == [
+        ("head", "Kept before"),
+        ("p", "One"),
+        ("list", "Bullets"),
+        ("p", "Two"),
+        ("p", "Three"),
+        ("list", "Closing list"),
+    ]
+
+
+def test_add_lists_leaves_the_blocks_before_start_alone() -> None:
+    narrow = blocks(("p", "Main pass"))
+    wide = blocks(("list", "Main pass copy"), ("list", "Found"))
+    merged = rescue.add_lists(narrow, wide, start=1)
+    assert [(b.tag, b.text) for b in merged] == [("p", "Main pass"), ("list", "Found")]
