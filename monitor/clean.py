@@ -45,11 +45,13 @@ from .furniture import (
     Dropped,
     Rule,
     RuleSet,
+    box_prefilter,
     default_rules,
     fingerprint,
     load_boxes,
     load_rules,
     normal,
+    normal_of,
 )
 
 __all__ = [
@@ -119,7 +121,9 @@ def _collect_block(element: _Element, blocks: list[Block]) -> None:
     if not text:
         return
     link_words = sum(len(WORDS.findall(_text(ref))) for ref in element.iter("ref"))
-    block = Block(element, element.tag, text, len(WORDS.findall(text)), link_words)
+    words = WORDS.findall(text)
+    block = Block(element, element.tag, text, len(words), link_words)
+    block.__dict__["normal"] = normal_of(words)  # its cached ``normal``, from the same scan
     if LINE_BREAK in raw and element.tag == "p":
         lines = (" ".join(line.split()) for line in raw.split(LINE_BREAK))
         block.lines = tuple(line for line in lines if line)
@@ -211,7 +215,7 @@ def prune_boxes(page: HtmlElement) -> list[Dropped]:
     body = page.find("body")
     if body is None:
         body = page  # lxml.html gives the body itself for a page without <html> and <head>
-    needles = tuple({token for rule in rules for token in rule.tokens})
+    prefilter = box_prefilter(rules)
     named: list[tuple[_Element, BoxRule]] = []
     for element in body.iterdescendants(*BOX_TAGS):
         names = element.get("class")
@@ -221,8 +225,8 @@ def prune_boxes(page: HtmlElement) -> list[Dropped]:
         if names is None:
             continue
         names = names.lower()
-        if not any(needle in names for needle in needles):
-            continue  # a substring test spares most elements the regex
+        if prefilter.search(names) is None:
+            continue
         for rule in rules:
             if rule.named.search(names):
                 if element.tag not in INLINE_BOX_TAGS or not _in_running_text(element):
