@@ -156,6 +156,8 @@ PROSE = (
         "The opinions expressed by the envoy do not reflect government policy, a spokesman "
         "said on Wednesday, adding that the ministry would answer in writing.",
         "Want to know why the talks stalled? Ask the border guards, one diplomat said.",
+        "Get the latest figures from the ministry today, the spokesman told reporters, and you "
+        "will see that the flights resumed on Monday.",
         "Source: a diplomat in Baku who asked not to be named said the talks would resume.",
     ],
     ids=[
@@ -166,6 +168,7 @@ PROSE = (
         "percent-off-today",
         "opinions-expressed-by-the-envoy",
         "rhetorical-question",
+        "get-today-in-prose",
         "source-in-prose",
     ],
 )
@@ -242,6 +245,7 @@ FURNITURE_LINES = [
         "call-to-action-line",
     ),
     ("Want to track every shipment? Sign up for a free account.", "call-to-action-line"),
+    ("Get the cash you need with a low-rate loan today", "call-to-action-line"),
     ("Learn more", "call-to-action-line"),
     ("Read more", "call-to-action-line"),
     ("SEE MORE: Baku recalls its ambassador", "read-more-line"),
