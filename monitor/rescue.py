@@ -126,7 +126,11 @@ def recover(
     narrow = _recover(tree, result_body, options, potential_tags, consumed)
     wide_options = copy(options)
     wide_options.focus = "recall"
-    wide = _recover(wide_tree, wide_body, wide_options, potential_tags, wide_consumed)
+    try:
+        wide = _recover(wide_tree, wide_body, wide_options, potential_tags, wide_consumed)
+    except Exception as exc:  # the wider reading is extra: trafilatura's own result stands
+        log.warning("recovery of lists failed: %s: %s", type(exc).__name__, exc)
+        return narrow
     return add_lists(narrow, wide, start)
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trafilatura
 from lxml import etree
@@ -210,3 +212,21 @@ def test_add_lists_leaves_the_blocks_before_start_alone() -> None:
     wide = blocks(("list", "Main pass copy"), ("list", "Found"))
     merged = rescue.add_lists(narrow, wide, start=1)
     assert [(b.tag, b.text) for b in merged] == [("p", "Main pass"), ("list", "Found")]
+
+
+@needs_checked_trafilatura
+def test_a_failing_wider_recovery_leaves_trafilaturas_own(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = rescue._recover
+
+    def fails_on_recall(tree: Any, body: Any, options: Any, *rest: Any) -> Any:
+        if options.focus == "recall":
+            raise ValueError("broken markup")
+        return own(tree, body, options, *rest)
+
+    monkeypatch.setattr(rescue, "_recover", fails_on_recall)
+    text = extract_page(guide_page(), url=URL).text
+    assert GUIDE[0] in text and GUIDE[2] in text
+    assert BULLETS[0] not in text
+    assert "recovery of lists failed: ValueError: broken markup" in caplog.text
