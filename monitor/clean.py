@@ -66,6 +66,8 @@ __all__ = [
 ]
 
 BLOCK_TAGS = {"p", "head", "quote", "table", "code", "item", "graphic"}
+# Elements of trafilatura's XML that stand apart from the text around them, inside a block.
+INNER_BLOCKS = {"p", "head", "quote", "list", "item", "table", "row", "cell", "div"}
 # The page's elements a box (``prune_boxes``) can be: containers, paragraphs, links and spans
 # (iterating these only costs about 60% of iterating every element).
 BOX_TAGS = ("div", "section", "aside", "p", "a", "span")
@@ -139,15 +141,20 @@ def _text(element: _Element) -> str:
 
 
 def _raw_text(element: _Element) -> str:
-    """The element's text, with LINE_BREAK where it has a <lb/>."""
+    """The element's text, with LINE_BREAK where it has a <lb/>, and a space on each side of
+    a block inside it (an item's heading and the text after it are two words apart:
+    "Deploy now" and "Click below", not "nowClick")."""
     parts: list[str] = []
     for node in element.iter():
+        inner = node is not element and node.tag in INNER_BLOCKS
         if node.tag == "lb":
             parts.append(LINE_BREAK)
+        if inner:
+            parts.append(" ")
         if node.text:
             parts.append(node.text)
         if node is not element and node.tail:
-            parts.append(node.tail)
+            parts.append(" " + node.tail if inner else node.tail)
     return "".join(parts)
 
 

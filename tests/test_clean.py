@@ -17,7 +17,7 @@ from conftest import SEED_IDS, SEEDS, seed_body, seed_html
 from lxml import etree
 
 from monitor import cascade
-from monitor.clean import clean_body, fingerprint, load_rules, prune_boxes
+from monitor.clean import blocks_of, clean_body, fingerprint, load_rules, prune_boxes
 from monitor.cli import cli
 from monitor.errors import ExtractError
 from monitor.extract import extract_page, parse_page
@@ -27,6 +27,7 @@ from monitor.furniture import (
     Block,
     Rule,
     boxes_from,
+    default_rules,
     load_boxes,
     required_literals,
     rule_set,
@@ -246,6 +247,7 @@ FURNITURE_LINES = [
     ),
     ("Want to track every shipment? Sign up for a free account.", "call-to-action-line"),
     ("Get the cash you need with a low-rate loan today", "call-to-action-line"),
+    ("Click below to sign up for Example Cloud's servers and databases.", "call-to-action"),
     ("Learn more", "call-to-action-line"),
     ("Read more", "call-to-action-line"),
     ("SEE MORE: Baku recalls its ambassador", "read-more-line"),
@@ -1061,3 +1063,18 @@ def test_a_failure_of_the_second_reading_leaves_the_page_without_text(
     monkeypatch.setattr(cascade, "extract", failing)
     with pytest.raises(ExtractError, match="no article text"):
         extract_page(wrapped_page(SIX_PARAGRAPHS))
+
+
+def test_a_block_inside_a_block_is_words_apart_from_the_text_around_it() -> None:
+    """An item holding a heading and a line (a call to action written as a card) reads as two
+    runs of words, not one glued word ("ExampleClick"), so that its rule finds "Click"."""
+    body = etree.fromstring(
+        "<body><list><item><head rend='h2'>Deploy on Example</head>Click below to sign up for "
+        "Example's servers.</item></list><p>Two<hi>fold</hi> gains, <ref>said</ref> the firm.</p>"
+        "</body>"
+    )
+    item, paragraph = blocks_of(body)
+    assert item.text == "Deploy on Example Click below to sign up for Example's servers."
+    assert item.words == 12  # "Example's" is two
+    assert paragraph.text == "Twofold gains, said the firm."  # inline elements stay glued
+    assert item.first_rule(default_rules()) is not None
