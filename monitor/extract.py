@@ -193,7 +193,8 @@ def _metadata(tree: lxml.html.HtmlElement, url: str | None, date_from_text: bool
 
 def parse_page(raw: bytes) -> lxml.html.HtmlElement | None:
     """The page's tree, parsed as ``trafilatura.load_html`` does (encoding guess, repairs,
-    a bytes retry, the rejection of what is not HTML at all), on the faster parser above."""
+    a bytes retry, the rejection of what is not HTML at all), on the faster parser above;
+    content after a premature ``</html>`` is put back in the body (``_adopt_stray_content``)."""
     text = decode_file(raw)
     beginning = text[:50].lower()
     text = repair_faulty_html(text, beginning)
@@ -218,21 +219,39 @@ def _adopt_stray_content(tree: lxml.html.HtmlElement) -> None:
 
     A page that closes its document early (``</body></html>`` after the header, say, and the
     article after that) is parsed by libxml2 into a second top-level element beside the
-    document's root, which trafilatura, working from the root, never reads: it took the
+    document's root, which trafilatura, working from ``tree``, never reads: it took the
     teasers left in the body for the article. HTML's own parsing rules put such content back
-    in the body, and so does this."""
-    strays = [node for node in tree.itersiblings() if isinstance(node.tag, str)]
+    in the body, and so does this (in ``tree`` itself where it is a fragment's element rather
+    than a document); a second ``<head>`` stays out, as its title and metadata are no text of
+    the page."""
+    root = tree.getroottree().getroot()
+    strays = [node for node in root.itersiblings() if isinstance(node.tag, str)]
     if not strays:
         return
-    body = tree.find("body")
-    if body is None:
-        body = etree.SubElement(tree, "body")
+    target = tree.find("body") if tree.tag == "html" else tree
+    if target is None:
+        target = tree
     for stray in strays:
+        _append_text(target, stray.text)
         for child in list(stray):
-            if isinstance(child.tag, str) and child.tag in ("head", "body"):
-                body.extend(list(child))  # a second head's links and metas: no text
+            if child.tag == "head":
+                continue
+            if child.tag == "body":
+                _append_text(target, child.text)
+                target.extend(list(child))
             else:
-                body.append(child)
+                target.append(child)
+
+
+def _append_text(element: lxml.html.HtmlElement, text: str | None) -> None:
+    """Put ``text`` at the end of ``element``'s content."""
+    if not text or text.isspace():
+        return
+    if len(element):
+        last = element[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        element.text = (element.text or "") + text
 
 
 def _parse_bytes(text: str) -> lxml.html.HtmlElement | None:

@@ -159,6 +159,12 @@ PROSE = (
         "Want to know why the talks stalled? Ask the border guards, one diplomat said.",
         "Get the latest figures from the ministry today, the spokesman told reporters, and you "
         "will see that the flights resumed on Monday.",
+        "\u201cGet your hands off our pensions now!\u201d",
+        "Get the vaccine now.",
+        "The scam email urges recipients to click the link below to register for a tax refund, "
+        "police warned.",
+        "Fraudsters tell victims to click below to sign up for a compensation scheme that does "
+        "not exist.",
         "Source: a diplomat in Baku who asked not to be named said the talks would resume.",
     ],
     ids=[
@@ -170,6 +176,10 @@ PROSE = (
         "opinions-expressed-by-the-envoy",
         "rhetorical-question",
         "get-today-in-prose",
+        "quoted-slogan",
+        "health-advice",
+        "click-the-link-below-in-prose",
+        "click-below-in-prose",
         "source-in-prose",
     ],
 )

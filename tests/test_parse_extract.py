@@ -6,7 +6,7 @@ import pytest
 from conftest import SEED_IDS, seed_body, seed_html
 
 from monitor.errors import ExtractError, FeedParseError
-from monitor.extract import extract_page, html_to_text
+from monitor.extract import extract_page, html_to_text, parse_page
 from monitor.parse import parse_feed
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
@@ -120,3 +120,33 @@ def test_article_after_a_premature_end_of_document_is_read(second_body: bool) ->
     for line in STRAY_STORY:
         assert line in text
     assert "Earlier story" not in text
+
+
+def test_loose_text_after_a_premature_end_is_read_and_a_second_head_is_not() -> None:
+    story = "".join(f"<p>{line}</p>" for line in STRAY_STORY[1:])
+    page = (
+        "<html><head><title>Bridge</title></head><body><nav><a href='/'>Home</a></nav></body>"
+        f"</html>{STRAY_STORY[0]}<head><title>Second title of the page</title></head>"
+        f"<body>{story}</body>"
+    ).encode()
+    body = parse_page(page).find("body")
+    assert STRAY_STORY[0] in body.text_content()  # loose text, as a browser shows it
+    assert "Second title" not in body.text_content()
+    text = extract_page(page, url="https://example.org/bridge").text
+    for line in STRAY_STORY[1:]:
+        assert line in text
+    assert "Second title" not in text
+
+
+def test_an_article_after_a_fragments_premature_end_is_read() -> None:
+    """A page with no <html> or <body> of its own (lxml gives its one element, not a document)
+    whose article follows a stray end of document."""
+    story = "".join(f"<p>{line}</p>" for line in STRAY_STORY)
+    page = (
+        "<div><nav><a href='/'>Home</a></nav><aside><p><a href='/s1'>Earlier story</a></p>"
+        f"</aside></div></body></html><article>{story}</article>"
+    ).encode()
+    assert parse_page(page).tag == "div"
+    text = extract_page(page, url="https://example.org/bridge").text
+    for line in STRAY_STORY:
+        assert line in text

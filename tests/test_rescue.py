@@ -126,6 +126,35 @@ def test_a_box_of_prose_is_kept_from_min_prose_characters_on(repeat: int) -> Non
 
 
 @needs_checked_trafilatura
+def test_furniture_inside_a_kept_box_still_goes() -> None:
+    """A meta line inside one of the story's boxes, matched by trafilatura's words too, is no
+    prose: it goes although the box around it stays."""
+    meta = '<div class="post-meta">Posted in Harbour, Ferries, Weather and Transport</div>'
+    html = page("elementor-widget-container").replace(
+        f"<p>{STORY[1]}</p></div>".encode(), f"<p>{STORY[1]}</p>{meta}</div>".encode(), 1
+    )
+    assert meta.encode() in html
+    text = extract_page(html, url=URL).text
+    assert STORY[0] in text and STORY[3] in text
+    assert "Posted in Harbour" not in text
+
+
+@needs_checked_trafilatura
+def test_a_box_of_linked_paragraphs_is_not_kept_by_prune() -> None:
+    """``prune`` itself: teasers written as linked paragraphs, most of the container's
+    paragraph text, go."""
+    teasers = "".join(f'<p><a href="/t{n}">{STORY[n]}</a></p>' for n in range(4))
+    tree = fragment_fromstring(
+        f'<div><h1>Pier</h1><div class="w">{teasers}</div><p>{STORY[0][:80]}</p>'
+        f"<ul>{''.join(f'<li>{line}</li>' for line in FEATURES)}</ul></div>"
+    )
+    with rescue.active():
+        rescue.prune(tree, [etree.XPath('.//div[@class="w"]')], with_backup=True)
+    assert STORY[3] not in tree.text_content()
+    assert FEATURES[0] in tree.text_content()
+
+
+@needs_checked_trafilatura
 def test_outside_news_monitors_extraction_trafilatura_runs_its_own_guard() -> None:
     extract_page(page("text-widget"), url=URL)  # installed, and used once
     assert STORY[0] not in (trafilatura.extract(page("text-widget"), url=URL) or "")
@@ -230,3 +259,17 @@ def test_a_failing_wider_recovery_leaves_trafilaturas_own(
     assert GUIDE[0] in text and GUIDE[2] in text
     assert BULLETS[0] not in text
     assert "recovery of lists failed: ValueError: broken markup" in caplog.text
+
+
+@needs_checked_trafilatura
+def test_the_recovery_leaves_the_callers_options_as_they_were() -> None:
+    """The wider reading uses a copy of trafilatura's options: the stages after the recovery
+    still run balanced."""
+    from trafilatura.settings import Extractor
+
+    options = Extractor(output_format="python", comments=False)
+    assert options.focus == "balanced"
+    tree = fragment_fromstring(f"<div><p>{GUIDE[0]}</p><ul><li>{BULLETS[0]}</li></ul></div>")
+    with rescue.active():
+        rescue.recover(tree, etree.Element("body"), options)
+    assert options.focus == "balanced"
