@@ -6,7 +6,8 @@ What it measures, on each public benchmark set (scrapinghub: 181 pages, wcxb-dev
 - "trafilatura": ``trafilatura.extract(html, url=truth_url, include_comments=False)``, the
   peer (None counts as empty text);
 - "news-monitor (no cleaning)": ``extract_page(html, url=truth_url, clean=False)``: the
-  project's own trafilatura call (with metadata: title, author, date, site), no cleaning;
+  project's own trafilatura call (with metadata: title, author, date, site, and the mends of
+  ``monitor/rescue.py`` where trafilatura loses an article), no cleaning;
 - "news-monitor": ``monitor.extract.extract_page(html, url=truth_url).text``, the project's
   public entry point, so that anything the pipeline adds (cleaning) is measured
   (ExtractError counts as empty text).
