@@ -273,3 +273,25 @@ def test_the_recovery_leaves_the_callers_options_as_they_were() -> None:
     with rescue.active():
         rescue.recover(tree, etree.Element("body"), options)
     assert options.focus == "balanced"
+
+
+@needs_checked_trafilatura
+def test_worker_processes_keep_the_story_and_the_lists_too() -> None:
+    """The worker processes (``[fetch] workers``, spawned) wrap trafilatura as this process
+    does: the rules hold in the daemon's configuration too."""
+    import asyncio
+
+    from monitor import workers
+
+    async def both() -> list[Any]:
+        return [
+            await workers.extract(1, html, url=URL, site_boilerplate=frozenset())
+            for html in (page("bard"), guide_page())
+        ]
+
+    try:
+        story, guide = asyncio.run(both())
+    finally:
+        workers.shutdown()
+    assert STORY[0] in story.text
+    assert BULLETS[0] in guide.text
